@@ -1,0 +1,159 @@
+/**
+ * Plain data shared by every stage (ingest → embed → index → retrieve → generate → kb).
+ * Nothing here imports a stage; every stage may import this file and src/errors.ts.
+ */
+
+/** Metadata values follow Bedrock Knowledge Base metadata attributes: string, number, boolean or string list. */
+export type MetadataValue = string | number | boolean | string[];
+export type Metadata = Record<string, MetadataValue>;
+
+export type DocumentFormat = 'text' | 'markdown' | 'html' | 'pdf';
+
+/** A page of a paginated source: the page number (1-based) and its character range in `SourceDocument.text`. */
+export interface PageSpan {
+  page: number;
+  start: number;
+  end: number;
+}
+
+/** A loaded document, before chunking. */
+export interface SourceDocument {
+  /** Stable id: the path relative to the ingest root (POSIX separators) or a caller-given id. */
+  id: string;
+  /** Where it came from: a file:// URI for files, or whatever the caller gave. */
+  uri: string;
+  format: DocumentFormat;
+  /** The full extracted text; chunk offsets point into it. */
+  text: string;
+  /** sha256 hex of the source bytes (files) or of the text (in-memory documents). */
+  contentHash: string;
+  /** title, sizeBytes, modifiedAt (ISO string), plus caller metadata and sidecar `.metadata.json` attributes. */
+  metadata: Metadata;
+  /** For PDFs: one span per page, in order. */
+  pages?: PageSpan[];
+}
+
+/** A caller-given document for `ingest([...])` without a file. */
+export interface DocumentInput {
+  id: string;
+  text: string;
+  uri?: string;
+  format?: DocumentFormat;
+  metadata?: Metadata;
+}
+
+/** A piece of a document, the unit that is embedded, indexed and retrieved. */
+export interface Chunk {
+  /** Position of the chunk within its document's chunk list (0-based). */
+  index: number;
+  text: string;
+  /** Character offsets [start, end) into SourceDocument.text. */
+  start: number;
+  end: number;
+  /** 1-based page number for paginated sources (the page where the chunk starts). */
+  page?: number;
+  /** Markdown/HTML heading path, outermost first. */
+  headingPath?: string[];
+  /** Length in the embedder's own tokens (without special tokens). */
+  tokenCount: number;
+  /**
+   * Hierarchical chunking: children point at the `index` of their parent chunk in the same list.
+   * Parent chunks have `role: 'parent'` and are stored but not embedded; children are searched.
+   */
+  parentIndex?: number;
+  role?: 'parent' | 'child' | 'leaf';
+  metadata?: Metadata;
+}
+
+export interface TokenCounter {
+  /** Number of model tokens in `text`, excluding special tokens such as [CLS]/[SEP]. */
+  count(text: string): number;
+}
+
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  /** Called after each batch with the number of texts embedded so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Turns text into vectors. Implementations: MiniLM (transformers.js), USE (offline), Titan and Cohere (Bedrock). */
+export interface Embedder {
+  /** Stable id recorded in the store, e.g. `transformers:Xenova/all-MiniLM-L6-v2:q8`. Changing it means re-embedding. */
+  readonly id: string;
+  /** Vector length. Valid after `init()` resolves (implementations that know it up front expose it at once). */
+  readonly dimensions: number;
+  /** The longest input, in the embedder's own tokens (without special tokens), that it reads in full. */
+  readonly maxInputTokens: number;
+  /** Loads the model or checks configuration. Idempotent; the other methods call it when needed. */
+  init(): Promise<void>;
+  /** One vector per text, in input order; L2-normalised where the model's convention is cosine. */
+  embedDocuments(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  embedQuery(text: string, options?: EmbedOptions): Promise<Float32Array>;
+  /** The tokenizer the chunker measures with, so chunks never exceed `maxInputTokens`. */
+  tokenCounter(): Promise<TokenCounter>;
+  /** Frees native resources. */
+  close?(): Promise<void>;
+}
+
+/** Bedrock Knowledge Base filter attribute. */
+export interface FilterAttribute {
+  key: string;
+  value: MetadataValue;
+}
+
+/** The Bedrock Knowledge Base metadata filter language (RetrievalFilter), accepted by both KB implementations. */
+export type RetrievalFilter =
+  | { equals: FilterAttribute }
+  | { notEquals: FilterAttribute }
+  | { greaterThan: FilterAttribute }
+  | { greaterThanOrEquals: FilterAttribute }
+  | { lessThan: FilterAttribute }
+  | { lessThanOrEquals: FilterAttribute }
+  | { in: FilterAttribute }
+  | { notIn: FilterAttribute }
+  | { startsWith: FilterAttribute }
+  | { listContains: FilterAttribute }
+  | { stringContains: FilterAttribute }
+  | { andAll: RetrievalFilter[] }
+  | { orAll: RetrievalFilter[] };
+
+export type SearchType = 'semantic' | 'bm25' | 'hybrid';
+
+/** Where a retrieved chunk comes from. Shaped after Bedrock's RetrievalResultLocation, plus exact places. */
+export interface RetrievalLocation {
+  /** LOCAL for files ingested by the local KB; S3, WEB, CUSTOM… as Bedrock reports them. */
+  type:
+    | 'LOCAL'
+    | 'S3'
+    | 'WEB'
+    | 'CUSTOM'
+    | 'CONFLUENCE'
+    | 'SALESFORCE'
+    | 'SHAREPOINT'
+    | 'KENDRA'
+    | 'SQL'
+    | 'OTHER';
+  uri: string;
+  /** 1-based page number, when the source is paginated. */
+  page?: number;
+  /** Character offsets of the chunk in the source document's text, when known. */
+  start?: number;
+  end?: number;
+  s3Location?: { uri: string };
+  webLocation?: { url: string };
+  customDocumentLocation?: { id: string };
+}
+
+/**
+ * One retrieved chunk. Shaped after Bedrock's KnowledgeBaseRetrievalResult so both implementations return it.
+ * `score` is a similarity: higher is better, never a distance.
+ */
+export interface RetrievalResult {
+  content: { type: 'TEXT'; text: string };
+  location: RetrievalLocation;
+  score: number;
+  /** Chunk and document metadata. Includes Bedrock's `x-amz-bedrock-kb-source-uri` and `x-amz-bedrock-kb-chunk-id`. */
+  metadata: Metadata;
+  documentId: string;
+  chunkId: string;
+}
