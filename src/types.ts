@@ -157,3 +157,10 @@ export interface RetrievalResult {
   documentId: string;
   chunkId: string;
 }
+
+/** Token counts of one model call. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}

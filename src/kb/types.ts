@@ -1,0 +1,120 @@
+import type {
+  DocumentInput,
+  Metadata,
+  RetrievalFilter,
+  RetrievalResult,
+  SearchType,
+  TokenUsage,
+} from '../types.js';
+
+/** What a caller may pass to `retrieve`. Accepts Bedrock's upper-case search types as they are. */
+export interface RetrieveOptions {
+  /** Number of results (Bedrock's numberOfResults). Default 5. */
+  k?: number;
+  filter?: RetrievalFilter;
+  searchType?: SearchType | 'SEMANTIC' | 'HYBRID' | 'BM25';
+  signal?: AbortSignal;
+}
+
+/** A span of the generated answer and the retrieved chunks that support it (Bedrock's Citation, flattened). */
+export interface Citation {
+  /** Character range of the supported part of `Answer.text`. */
+  span: { start: number; end: number };
+  /** The supported text itself (Bedrock's generatedResponsePart.textResponsePart.text). */
+  text: string;
+  references: RetrievalResult[];
+}
+
+export interface InferenceConfig {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stopSequences?: string[];
+}
+
+export interface RetrieveAndGenerateOptions extends RetrieveOptions {
+  /** Bedrock model id or ARN, for the Bedrock generator / managed KB. */
+  modelId?: string;
+  /** A Bedrock Knowledge Base prompt template: `$search_results$` and `$query$` are replaced. */
+  promptTemplate?: string;
+  inferenceConfig?: InferenceConfig;
+  guardrail?: { id: string; version: string };
+  /** Continues a conversation; a new id is returned when absent. */
+  sessionId?: string;
+}
+
+export interface CostEstimate {
+  currency: 'USD';
+  inputCost: number;
+  outputCost: number;
+  totalCost: number;
+}
+
+/** The answer of retrieveAndGenerate, shaped after Bedrock's RetrieveAndGenerate response. */
+export interface Answer {
+  text: string;
+  citations: Citation[];
+  sessionId: string;
+  usage?: TokenUsage;
+  cost?: CostEstimate;
+  guardrailAction?: 'INTERVENED' | 'NONE';
+  /** Every chunk that was retrieved and shown to the model, cited or not. */
+  retrievalResults: RetrievalResult[];
+}
+
+export type AnswerStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'citation'; citation: Citation }
+  | { type: 'done'; answer: Answer };
+
+export interface IngestSummary {
+  filesSeen: number;
+  documentsAdded: number;
+  documentsUpdated: number;
+  documentsUnchanged: number;
+  documentsDeleted: number;
+  chunksEmbedded: number;
+  skipped: { path: string; code: string; reason: string }[];
+  durationMs: number;
+}
+
+export interface KnowledgeBaseStats {
+  documents: number;
+  chunks: number;
+  embedderId?: string;
+  dimensions?: number;
+  storeBytes?: number;
+  [key: string]: unknown;
+}
+
+export interface IngestOptions {
+  include?: string[];
+  exclude?: string[];
+  /** Remove stored documents under the given roots whose files are gone. */
+  prune?: boolean;
+  metadata?: Metadata;
+  onProgress?: (progress: {
+    files: number;
+    chunks: number;
+    chunksPerSecond: number;
+    current?: string;
+  }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one interface of localkb's knowledge bases. LocalKnowledgeBase (SQLite + HNSW) and BedrockKnowledgeBase
+ * (managed Amazon Bedrock Knowledge Bases) both implement it, so an app moves between them by changing one line.
+ */
+export interface KnowledgeBase {
+  ingest(input: string[] | DocumentInput[], options?: IngestOptions): Promise<IngestSummary>;
+  retrieve(query: string, options?: RetrieveOptions): Promise<RetrievalResult[]>;
+  retrieveAndGenerate(question: string, options?: RetrieveAndGenerateOptions): Promise<Answer>;
+  retrieveAndGenerateStream(
+    question: string,
+    options?: RetrieveAndGenerateOptions,
+  ): AsyncIterable<AnswerStreamEvent>;
+  delete(documentId: string): Promise<boolean>;
+  stats(): Promise<KnowledgeBaseStats>;
+  close(): Promise<void>;
+}
