@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   PDF_ENCRYPTED: 'A PDF is password protected.',
   PDF_CORRUPT: 'A PDF cannot be parsed.',
   PDF_NO_TEXT: 'A PDF has no extractable text (image-only or scanned).',
+  INVALID_METADATA: 'A .metadata.json sidecar or a metadata value is malformed.',
+  FILE_UNREADABLE: 'A file exists but cannot be read (permissions or an I/O error).',
+  DOCUMENT_TOO_LONG: 'A document is longer than the embedder reads and chunking was turned off.',
   // embedding
   MODEL_NOT_FOUND: 'Embedding or reranking model files are missing.',
   MODEL_LOAD_FAILED: 'Model files exist but could not be loaded.',
@@ -31,6 +34,7 @@ export const ERROR_CODES = {
   // retrieval
   INVALID_FILTER: 'A metadata filter is malformed.',
   INVALID_QUERY: 'A query is empty or malformed.',
+  RERANK_FAILED: 'A reranking model failed to score a batch of documents.',
   // generation and AWS
   BEDROCK_ERROR: 'Amazon Bedrock returned an error.',
   THROTTLED: 'A service throttled the request after all retries.',

@@ -98,7 +98,8 @@ export interface Embedder {
 /** Bedrock Knowledge Base filter attribute. */
 export interface FilterAttribute {
   key: string;
-  value: MetadataValue;
+  /** `in`/`notIn` take a list of strings or numbers. */
+  value: MetadataValue | number[];
 }
 
 /** The Bedrock Knowledge Base metadata filter language (RetrievalFilter), accepted by both KB implementations. */

@@ -1,0 +1,106 @@
+import { kbError } from '../../errors.js';
+import {
+  BedrockConverseGenerator,
+  ExtractiveGenerator,
+  type Generator,
+  OpenAICompatibleGenerator,
+} from '../../generate/index.js';
+import type { RetrieveAndGenerateOptions } from '../../kb/types.js';
+import { integerOption, parseCommandArgs, stringOption } from '../args.js';
+import { formatAnswer } from '../format.js';
+import { openKnowledgeBase } from '../open-kb.js';
+import { parseFilterOption, QUERY_OPTIONS } from './query.js';
+
+const HELP = `Usage: localkb ask "<question>" --db <file> [options]
+
+Retrieves the best chunks and writes an answer that cites them.
+
+Options:
+  --db <file>               the local knowledge base
+  --generator <name>        extractive (default: no model needed), bedrock, or openai
+  --model <id>              Bedrock model id / inference profile / ARN (bedrock), or the model name (openai)
+  --openai-base-url <url>   OpenAI-compatible server (Ollama, llama.cpp, LM Studio); default http://127.0.0.1:11434/v1
+  --stream                  print the answer as it is generated
+  --session-id <id>         continue a conversation
+  -k, --k <n>               chunks to retrieve (default 5)
+  --search-type, --filter   as for localkb query
+  --json                    print the answer as JSON
+
+Bedrock uses the standard AWS configuration: region, credentials, AWS_ENDPOINT_URL_BEDROCK_RUNTIME.`;
+
+const DEFAULT_BEDROCK_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+
+export function generatorFrom(
+  name: string,
+  model: string | undefined,
+  baseUrl: string | undefined,
+): Generator {
+  switch (name) {
+    case 'extractive':
+      return new ExtractiveGenerator();
+    case 'bedrock':
+      return new BedrockConverseGenerator({ modelId: model ?? DEFAULT_BEDROCK_MODEL });
+    case 'openai':
+      return new OpenAICompatibleGenerator({
+        baseUrl: baseUrl ?? process.env.OPENAI_BASE_URL ?? 'http://127.0.0.1:11434/v1',
+        model: model ?? 'llama3.2',
+        ...(process.env.OPENAI_API_KEY ? { apiKey: process.env.OPENAI_API_KEY } : {}),
+      });
+    default:
+      throw kbError('INVALID_OPTION', `--generator must be extractive, bedrock or openai, got "${name}".`, {
+        input: '--generator',
+      });
+  }
+}
+
+export async function askCommand(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('ask', argv, {
+    ...QUERY_OPTIONS,
+    generator: { type: 'string' },
+    model: { type: 'string' },
+    'openai-base-url': { type: 'string' },
+    stream: { type: 'boolean' },
+    'session-id': { type: 'string' },
+  });
+  if (args.values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const question = args.positionals.join(' ').trim();
+  if (!question)
+    throw kbError(
+      'INVALID_QUERY',
+      'localkb ask: give a question, e.g. localkb ask "why do bees dance?" --db kb.db',
+    );
+  const model = stringOption(args, 'model');
+  const generatorName = stringOption(args, 'generator') ?? (model ? 'bedrock' : 'extractive');
+  const generator = generatorFrom(generatorName, model, stringOption(args, 'openai-base-url'));
+  const filter = parseFilterOption(stringOption(args, 'filter'));
+  const searchType = stringOption(args, 'search-type') as RetrieveAndGenerateOptions['searchType'];
+  const sessionId = stringOption(args, 'session-id');
+  const options: RetrieveAndGenerateOptions = {
+    k: integerOption('ask', args, 'k', 5, { max: 100 }),
+    ...(filter ? { filter } : {}),
+    ...(searchType ? { searchType } : {}),
+    ...(sessionId ? { sessionId } : {}),
+    ...(model ? { modelId: model } : {}),
+  };
+  const kb = await openKnowledgeBase('ask', args, { generation: { generator } });
+  try {
+    if (args.values.stream) {
+      for await (const event of kb.retrieveAndGenerateStream(question, options)) {
+        if (event.type === 'text' && !args.values.json) process.stdout.write(event.text);
+        if (event.type === 'done') {
+          if (args.values.json) process.stdout.write(`${JSON.stringify(event.answer, null, 2)}\n`);
+          else process.stdout.write(`\n\n${formatAnswer({ ...event.answer, text: '' }).trimStart()}`);
+        }
+      }
+    } else {
+      const answer = await kb.retrieveAndGenerate(question, options);
+      process.stdout.write(args.values.json ? `${JSON.stringify(answer, null, 2)}\n` : formatAnswer(answer));
+    }
+    return 0;
+  } finally {
+    await kb.close();
+  }
+}

@@ -1,0 +1,569 @@
+/**
+ * Amazon Bedrock embedders: Titan Text Embeddings (v1, v2) and Cohere Embed v3, over InvokeModel.
+ * Requests run with bounded concurrency; throttling that outlasts the SDK's own retries gets exponential
+ * backoff with full jitter. This file imports only src/types.ts, src/errors.ts and this folder (stage rule), so
+ * its usage events are typed structurally to match src/observe's UsageEvent.
+ */
+import {
+  BedrockRuntimeClient,
+  type BedrockRuntimeClientConfig,
+  InvokeModelCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
+import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import { normalize } from './vector-math.js';
+
+/** The shape of src/observe's UsageEvent; pass `metrics.listener` or any `onUsage` listener. */
+export interface EmbeddingUsageEvent {
+  modelId: string;
+  operation: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  errorClass?: 'client' | 'server' | 'throttle';
+  errorName?: string;
+  throttledAttempts?: number;
+  timestamp: number;
+}
+
+export interface ThrottleBackoffOptions {
+  /** Extra attempts after the SDK gave up on a throttled request. Default 4. */
+  maxRetries?: number;
+  /** First backoff ceiling in ms; doubles per retry, with full jitter. Default 500. */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling in ms. Default 20000. */
+  maxDelayMs?: number;
+}
+
+export interface BedrockEmbedderOptions {
+  /** A ready client; when given, `clientConfig` is ignored. */
+  client?: BedrockRuntimeClient;
+  /** Region, credentials, endpoint…; without it the SDK's standard configuration chain applies. */
+  clientConfig?: BedrockRuntimeClientConfig;
+  /** Requests in flight at once. Default 4. */
+  concurrency?: number;
+  backoff?: ThrottleBackoffOptions;
+  /** Called once per InvokeModel call with its token count, latency and error class. */
+  onUsage?: (event: EmbeddingUsageEvent) => void;
+}
+
+/**
+ * Bedrock's embedding tokenizers are not public, so token counts are estimated conservatively: one token per
+ * 3 ASCII characters (English averages about 4) plus one per non-ASCII character. Chunks measured with it stay
+ * under the models' limits (Titan 8,192 tokens, Cohere 512) for ordinary text; scripts whose characters split
+ * into several tokens each may exceed the estimate, which Titan rejects and Cohere truncates (see `truncate`).
+ */
+export function approximateBedrockTokenCount(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (const char of text) {
+    if (char.charCodeAt(0) < 128) ascii++;
+    else other++;
+  }
+  return Math.ceil(ascii / 3) + other;
+}
+
+const approximateCounter: TokenCounter = { count: approximateBedrockTokenCount };
+
+interface BackoffSettings {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+function positiveInteger(
+  value: unknown,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw kbError('INVALID_OPTION', `${name} must be an integer from 1 to ${max}, got ${String(value)}.`, {
+      input: name,
+    });
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw kbError('INVALID_OPTION', `${name} must be a number ≥ 0, got ${String(value)}.`, { input: name });
+  }
+  return value;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
+}
+
+function sdkError(error: unknown): SdkError {
+  return typeof error === 'object' && error !== null ? (error as SdkError) : {};
+}
+
+function isThrottle(error: unknown): boolean {
+  const e = sdkError(error);
+  return e.name === 'ThrottlingException' || e.$metadata?.httpStatusCode === 429;
+}
+
+/** The parts Titan and Cohere share: the client, the request loop, backoff, concurrency and error mapping. */
+abstract class BedrockEmbedder implements Embedder {
+  abstract readonly id: string;
+  abstract readonly dimensions: number;
+  abstract readonly maxInputTokens: number;
+  readonly modelId: string;
+  readonly concurrency: number;
+  readonly #client: BedrockRuntimeClient;
+  readonly #backoff: BackoffSettings;
+  readonly #onUsage: BedrockEmbedderOptions['onUsage'];
+
+  protected constructor(modelId: string, options: BedrockEmbedderOptions) {
+    this.modelId = modelId;
+    this.concurrency = positiveInteger(options.concurrency, 'concurrency', 4, 64);
+    this.#backoff = {
+      maxRetries:
+        options.backoff?.maxRetries === 0
+          ? 0
+          : positiveInteger(options.backoff?.maxRetries, 'backoff.maxRetries', 4, 20),
+      baseDelayMs: nonNegative(options.backoff?.baseDelayMs, 'backoff.baseDelayMs', 500),
+      maxDelayMs: nonNegative(options.backoff?.maxDelayMs, 'backoff.maxDelayMs', 20_000),
+    };
+    this.#client = options.client ?? new BedrockRuntimeClient(options.clientConfig ?? {});
+    this.#onUsage = options.onUsage;
+  }
+
+  async init(): Promise<void> {}
+
+  async tokenCounter(): Promise<TokenCounter> {
+    return approximateCounter;
+  }
+
+  async embedQuery(text: string, options: EmbedOptions = {}): Promise<Float32Array> {
+    checkTexts([text], 'text');
+    const [vector] = await this.runRequests([[text]], 'query', options);
+    return vector!;
+  }
+
+  async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    checkTexts(texts, 'texts');
+    if (texts.length === 0) return [];
+    return this.runRequests(this.batches(texts), 'document', options);
+  }
+
+  /** How texts are grouped into requests: one per text (Titan) or up to 96 per request (Cohere). */
+  protected abstract batches(texts: readonly string[]): string[][];
+  protected abstract requestBody(batch: string[], kind: 'query' | 'document'): Record<string, unknown>;
+  /** Reads one vector per text from a response body; throws BodyError when the shape is wrong. */
+  protected abstract parseVectors(body: Record<string, unknown>, batch: string[]): number[][];
+  protected abstract bodyTokenCount(body: Record<string, unknown>): number | undefined;
+
+  /** Runs the requests with at most `concurrency` in flight and returns the vectors in input order. */
+  protected async runRequests(
+    batches: string[][],
+    kind: 'query' | 'document',
+    options: EmbedOptions,
+  ): Promise<Float32Array[]> {
+    const total = batches.reduce((sum, batch) => sum + batch.length, 0);
+    const results: Float32Array[][] = new Array(batches.length);
+    // One controller for the whole call: the caller's abort or the first failure cancels what is in flight.
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) throw this.#aborted();
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    let next = 0;
+    let done = 0;
+    let failure: unknown;
+    const worker = async () => {
+      while (failure === undefined && next < batches.length) {
+        const index = next++;
+        try {
+          results[index] = await this.#embedBatch(batches[index]!, kind, controller.signal);
+          done += batches[index]!.length;
+          options.onProgress?.(done, total);
+        } catch (error) {
+          if (failure === undefined) failure = error;
+          controller.abort();
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
+    } finally {
+      options.signal?.removeEventListener('abort', onCallerAbort);
+    }
+    if (options.signal?.aborted) throw this.#aborted(failure);
+    if (failure !== undefined) throw this.#toError(failure);
+    return results.flat();
+  }
+
+  async #embedBatch(
+    batch: string[],
+    kind: 'query' | 'document',
+    signal: AbortSignal,
+  ): Promise<Float32Array[]> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.#invoke(batch, kind, signal);
+      } catch (error) {
+        if (!isThrottle(error) || retry >= this.#backoff.maxRetries || signal.aborted) throw error;
+        const ceiling = Math.min(this.#backoff.maxDelayMs, this.#backoff.baseDelayMs * 2 ** retry);
+        await sleep(Math.random() * ceiling, signal);
+      }
+    }
+  }
+
+  async #invoke(batch: string[], kind: 'query' | 'document', signal: AbortSignal): Promise<Float32Array[]> {
+    const command = new InvokeModelCommand({
+      modelId: this.modelId,
+      body: JSON.stringify(this.requestBody(batch, kind)),
+      contentType: 'application/json',
+      accept: 'application/json',
+    });
+    const wire = { headers: {} as Record<string, string>, throttled: 0 };
+    // Per-attempt: records the token-count headers and every throttled attempt, retried or not.
+    const traceAttempt =
+      (next: (args: unknown) => Promise<{ response?: { headers?: Record<string, string> } }>) =>
+      async (args: unknown) => {
+        try {
+          const result = await next(args);
+          wire.headers = result.response?.headers ?? {};
+          return result;
+        } catch (error) {
+          if (isThrottle(error)) wire.throttled += 1;
+          throw error;
+        }
+      };
+    command.middlewareStack.add(traceAttempt as never, {
+      step: 'deserialize',
+      name: 'localkbEmbedTrace',
+      priority: 'high',
+    });
+    const started = performance.now();
+    try {
+      const response = await this.#client.send(command, { abortSignal: signal });
+      const body = this.#parseBody(response.body);
+      const vectors = this.parseVectors(body, batch);
+      const headerTokens = Number(wire.headers['x-amzn-bedrock-input-token-count']);
+      this.#emit({
+        inputTokens: Number.isFinite(headerTokens) ? headerTokens : (this.bodyTokenCount(body) ?? 0),
+        latencyMs: performance.now() - started,
+        throttledAttempts: wire.throttled,
+      });
+      return vectors.map((values) => this.#toVector(values));
+    } catch (error) {
+      if (!signal.aborted) {
+        const e = sdkError(error);
+        const status = e.$metadata?.httpStatusCode;
+        this.#emit({
+          inputTokens: 0,
+          latencyMs: performance.now() - started,
+          throttledAttempts: wire.throttled,
+          errorClass: isThrottle(error)
+            ? 'throttle'
+            : status !== undefined && status < 500
+              ? 'client'
+              : 'server',
+          errorName: isLocalKbError(error) ? error.code : (e.name ?? 'Error'),
+        });
+      }
+      throw error;
+    }
+  }
+
+  #emit(event: Omit<EmbeddingUsageEvent, 'modelId' | 'operation' | 'outputTokens' | 'timestamp'>): void {
+    if (!this.#onUsage) return;
+    const { throttledAttempts, ...rest } = event;
+    try {
+      this.#onUsage({
+        modelId: this.modelId,
+        operation: 'InvokeModel',
+        outputTokens: 0,
+        ...rest,
+        ...(throttledAttempts ? { throttledAttempts } : {}),
+        timestamp: Date.now(),
+      });
+    } catch {
+      // A failing listener must not fail the embedding.
+    }
+  }
+
+  #parseBody(bytes: Uint8Array | undefined): Record<string, unknown> {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (error) {
+      throw this.malformed('the body is not JSON', error);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw this.malformed('the body is not a JSON object');
+    }
+    return body as Record<string, unknown>;
+  }
+
+  #toVector(values: number[]): Float32Array {
+    if (values.length !== this.dimensions) {
+      throw kbError(
+        'DIMENSION_MISMATCH',
+        `${this.modelId} returned a ${values.length}-dimensional vector, expected ${this.dimensions}; check the ` +
+          'dimensions option.',
+        { input: this.modelId, details: { expected: this.dimensions, actual: values.length } },
+      );
+    }
+    const vector = Float32Array.from(values);
+    return this.normalizes ? normalize(vector) : vector;
+  }
+
+  /** Whether vectors are L2-normalised on our side (cosine convention). */
+  protected abstract readonly normalizes: boolean;
+
+  protected malformed(reason: string, cause?: unknown): LocalKbError {
+    return kbError(
+      'MODEL_RESPONSE_MALFORMED',
+      `${this.modelId} answered an embedding request with ${reason}.`,
+      {
+        input: this.modelId,
+        ...(cause === undefined ? {} : { cause }),
+      },
+    );
+  }
+
+  #aborted(cause?: unknown): LocalKbError {
+    return kbError('ABORTED', `Embedding with ${this.modelId} was aborted by the caller's AbortSignal.`, {
+      input: this.modelId,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+
+  #toError(error: unknown): LocalKbError {
+    if (isLocalKbError(error)) return error;
+    const e = sdkError(error);
+    const status = e.$metadata?.httpStatusCode;
+    const details: Record<string, unknown> = { operation: 'InvokeModel' };
+    if (e.name) details.awsErrorName = e.name;
+    if (status !== undefined) details.status = status;
+    if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
+    if (isThrottle(error)) {
+      return kbError(
+        'THROTTLED',
+        `Bedrock kept throttling ${this.modelId} after the SDK's retries and ${this.#backoff.maxRetries} backoff ` +
+          'retries; lower concurrency, raise backoff.maxRetries, or request a quota increase.',
+        { input: this.modelId, cause: error, details },
+      );
+    }
+    if (e.name === 'SyntaxError' || /deserializ/i.test(e.message ?? '')) {
+      return this.malformed(`a body that cannot be parsed (${e.message})`, error);
+    }
+    if (/region is missing/i.test(e.message ?? '')) {
+      return kbError(
+        'INVALID_OPTION',
+        'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
+        {
+          input: 'region',
+          cause: error,
+        },
+      );
+    }
+    const where = status === undefined ? (e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;
+    return kbError(
+      'BEDROCK_ERROR',
+      `Embedding with ${this.modelId} failed (${where}): ${e.message ?? String(error)}`,
+      {
+        input: this.modelId,
+        cause: error,
+        details,
+      },
+    );
+  }
+}
+
+function checkTexts(texts: readonly string[], name: string): void {
+  if (!Array.isArray(texts)) {
+    throw kbError('INVALID_OPTION', `${name} must be an array of strings.`, { input: name });
+  }
+  texts.forEach((text, i) => {
+    if (typeof text !== 'string' || text.trim() === '') {
+      throw kbError(
+        'INVALID_OPTION',
+        `${name}[${i}] is empty or not a string; Bedrock embeds only non-empty text.`,
+        {
+          input: `${name}[${i}]`,
+        },
+      );
+    }
+  });
+}
+
+function numberArray(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((x) => typeof x === 'number');
+}
+
+/** The foundation model id inside an id, inference profile or ARN. */
+function baseId(modelId: string): string {
+  const arn = /:(foundation-model|inference-profile|custom-model)\/([^/]+)/.exec(modelId);
+  return (arn ? arn[2]! : modelId).replace(/^(us|eu|apac|global)\./, '');
+}
+
+export type TitanDimensions = 256 | 512 | 1024 | 1536;
+
+export interface TitanEmbedderOptions extends BedrockEmbedderOptions {
+  /** `amazon.titan-embed-text-v2:0` (default) or `amazon.titan-embed-text-v1`. */
+  modelId?: string;
+  /** v2: 256, 512 or 1024 (default 1024). v1 is always 1536. */
+  dimensions?: TitanDimensions;
+  /** Unit-length vectors (v2 asks Bedrock; v1 is normalised here). Default true. */
+  normalize?: boolean;
+}
+
+export const DEFAULT_TITAN_EMBED_MODEL_ID = 'amazon.titan-embed-text-v2:0';
+export const TITAN_MAX_INPUT_TOKENS = 8192;
+
+/** Amazon Titan Text Embeddings: one text per request, so requests run `concurrency` at a time. */
+export class TitanEmbedder extends BedrockEmbedder {
+  readonly id: string;
+  readonly dimensions: number;
+  readonly maxInputTokens = TITAN_MAX_INPUT_TOKENS;
+  readonly version: 1 | 2;
+  protected readonly normalizes: boolean;
+
+  constructor(options: TitanEmbedderOptions = {}) {
+    const modelId = options.modelId ?? DEFAULT_TITAN_EMBED_MODEL_ID;
+    super(modelId, options);
+    const base = baseId(modelId);
+    if (/^amazon\.titan-embed-text-v2/.test(base)) this.version = 2;
+    else if (/^amazon\.titan-embed-(text-v1|g1-text)/.test(base)) this.version = 1;
+    else {
+      throw kbError(
+        'UNKNOWN_MODEL',
+        `"${modelId}" is not a Titan text embedding model; use amazon.titan-embed-text-v2:0 or amazon.titan-embed-text-v1.`,
+        { input: modelId },
+      );
+    }
+    const allowed = this.version === 2 ? [256, 512, 1024] : [1536];
+    const dimensions = options.dimensions ?? allowed[allowed.length - 1]!;
+    if (!allowed.includes(dimensions)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `dimensions for ${modelId} must be ${allowed.join(', ')}; got ${String(dimensions)}.`,
+        { input: 'dimensions' },
+      );
+    }
+    this.dimensions = dimensions;
+    this.normalizes = options.normalize ?? true;
+    this.id = `bedrock:${modelId}:${dimensions}${this.normalizes ? '' : ':raw'}`;
+  }
+
+  protected batches(texts: readonly string[]): string[][] {
+    return texts.map((text) => [text]);
+  }
+
+  protected requestBody(batch: string[]): Record<string, unknown> {
+    if (this.version === 1) return { inputText: batch[0] };
+    return { inputText: batch[0], dimensions: this.dimensions, normalize: this.normalizes };
+  }
+
+  protected parseVectors(body: Record<string, unknown>): number[][] {
+    const byType = body.embeddingsByType as { float?: unknown } | undefined;
+    const vector = numberArray(body.embedding) ? body.embedding : byType?.float;
+    if (!numberArray(vector)) throw this.malformed('no embedding array');
+    return [vector];
+  }
+
+  protected bodyTokenCount(body: Record<string, unknown>): number | undefined {
+    return typeof body.inputTextTokenCount === 'number' ? body.inputTextTokenCount : undefined;
+  }
+}
+
+export interface CohereEmbedderOptions extends BedrockEmbedderOptions {
+  /** `cohere.embed-english-v3` (default) or `cohere.embed-multilingual-v3`. */
+  modelId?: string;
+  /** Texts per request, at most 96 (Bedrock's limit). Default 96. */
+  batchSize?: number;
+  /** What Bedrock does with text over 512 tokens. Default 'END' (cut the end) so one long chunk cannot fail a batch. */
+  truncate?: 'NONE' | 'START' | 'END';
+}
+
+export const DEFAULT_COHERE_EMBED_MODEL_ID = 'cohere.embed-english-v3';
+export const COHERE_MAX_BATCH = 96;
+export const COHERE_MAX_INPUT_TOKENS = 512;
+
+/**
+ * Cohere Embed v3 (English, multilingual): 1024-dimensional, up to 96 texts per request; documents are sent
+ * as `search_document` and queries as `search_query`, as Cohere's retrieval models expect.
+ */
+export class CohereEmbedder extends BedrockEmbedder {
+  readonly id: string;
+  readonly dimensions = 1024;
+  readonly maxInputTokens = COHERE_MAX_INPUT_TOKENS;
+  readonly batchSize: number;
+  readonly truncate: 'NONE' | 'START' | 'END';
+  protected readonly normalizes = true;
+
+  constructor(options: CohereEmbedderOptions = {}) {
+    const modelId = options.modelId ?? DEFAULT_COHERE_EMBED_MODEL_ID;
+    super(modelId, options);
+    if (!/^cohere\.embed-(english|multilingual)-v3/.test(baseId(modelId))) {
+      throw kbError(
+        'UNKNOWN_MODEL',
+        `"${modelId}" is not a Cohere Embed v3 model; use cohere.embed-english-v3 or cohere.embed-multilingual-v3.`,
+        { input: modelId },
+      );
+    }
+    this.batchSize = positiveInteger(options.batchSize, 'batchSize', COHERE_MAX_BATCH, COHERE_MAX_BATCH);
+    const truncate = options.truncate ?? 'END';
+    if (!['NONE', 'START', 'END'].includes(truncate)) {
+      throw kbError('INVALID_OPTION', `truncate must be NONE, START or END; got ${String(truncate)}.`, {
+        input: 'truncate',
+      });
+    }
+    this.truncate = truncate;
+    this.id = `bedrock:${modelId}:${this.dimensions}`;
+  }
+
+  protected batches(texts: readonly string[]): string[][] {
+    const batches: string[][] = [];
+    for (let i = 0; i < texts.length; i += this.batchSize) batches.push(texts.slice(i, i + this.batchSize));
+    return batches;
+  }
+
+  protected requestBody(batch: string[], kind: 'query' | 'document'): Record<string, unknown> {
+    return {
+      texts: batch,
+      input_type: kind === 'query' ? 'search_query' : 'search_document',
+      truncate: this.truncate,
+    };
+  }
+
+  protected parseVectors(body: Record<string, unknown>, batch: string[]): number[][] {
+    const embeddings = body.embeddings;
+    const vectors = Array.isArray(embeddings)
+      ? embeddings
+      : (embeddings as { float?: unknown } | undefined)?.float;
+    if (!Array.isArray(vectors) || !vectors.every(numberArray)) throw this.malformed('no embeddings array');
+    if (vectors.length !== batch.length) {
+      throw this.malformed(`${vectors.length} embeddings for ${batch.length} texts`);
+    }
+    return vectors;
+  }
+
+  protected bodyTokenCount(): number | undefined {
+    return undefined;
+  }
+}

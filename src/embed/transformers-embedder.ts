@@ -1,0 +1,512 @@
+/**
+ * Sentence embeddings with transformers.js on onnxruntime-node: mean pooling over the last hidden state, L2-normalised,
+ * as sentence-transformers computes them for all-MiniLM-L6-v2.
+ *
+ * The model comes from a local folder (`modelPath` / LOCALKB_MODEL_PATH), a cache directory in the Hugging Face hub
+ * layout (`models--org--name/snapshots/<rev>/`) or the transformers.js layout (`org/name/`), or, when the network is
+ * allowed, a download into the cache directory.
+ */
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
+import { kbError } from '../errors.js';
+import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import { normalize } from './vector-math.js';
+
+export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+export type TransformersDtype = 'q8' | 'fp32';
+
+export interface TransformersEmbedderOptions {
+  /** Hugging Face model id; also names the embedder when `modelPath` is given. Default `Xenova/all-MiniLM-L6-v2`. */
+  model?: string;
+  /** A model folder laid out like the Hugging Face repo. Default: LOCALKB_MODEL_PATH. */
+  modelPath?: string;
+  /** Where to look for (and download) models. Default: LOCALKB_CACHE_DIR, else the standard cache directories. */
+  cacheDir?: string;
+  /** Never touch the network. Default: LOCALKB_OFFLINE=1 or HF_HUB_OFFLINE=1. */
+  offline?: boolean;
+  /** `q8` loads onnx/model_quantized.onnx (default), `fp32` loads onnx/model.onnx. */
+  dtype?: TransformersDtype;
+  /** Texts per model call. Default 8 (measured fastest on 2 cores; larger batches are slower). */
+  batchSize?: number;
+  /** Truncate inputs to this many tokens (without special tokens). Default: what the model was trained for. */
+  maxInputTokens?: number;
+}
+
+const OPTION_NAMES = new Set([
+  'model',
+  'modelPath',
+  'cacheDir',
+  'offline',
+  'dtype',
+  'batchSize',
+  'maxInputTokens',
+]);
+const DTYPE_FILES: Record<TransformersDtype, string> = {
+  q8: 'onnx/model_quantized.onnx',
+  fp32: 'onnx/model.onnx',
+};
+const DEFAULT_BATCH_SIZE = 8;
+/** Files a model folder needs besides the ONNX weights. */
+const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/**
+ * sentence-transformers' max_seq_length for models whose ONNX ports (Xenova/*) omit sentence_bert_config.json;
+ * without it we would feed 512 tokens to models trained on 128–256.
+ */
+const KNOWN_MAX_SEQ_LENGTH: Record<string, number> = {
+  'all-MiniLM-L6-v2': 256,
+  'all-MiniLM-L12-v2': 256,
+  'paraphrase-MiniLM-L6-v2': 128,
+  'paraphrase-multilingual-MiniLM-L12-v2': 128,
+  'all-mpnet-base-v2': 384,
+};
+
+/** The local cache directories searched for a model, in order; the first one is where downloads go. */
+export function defaultModelCacheDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.LOCALKB_CACHE_DIR) return [path.resolve(env.LOCALKB_CACHE_DIR)];
+  const home = homedir();
+  const dirs = [path.join(env.XDG_CACHE_HOME ?? path.join(home, '.cache'), 'localkb', 'models')];
+  if (env.HF_HUB_CACHE) dirs.push(path.resolve(env.HF_HUB_CACHE));
+  dirs.push(
+    path.join(env.HF_HOME ? path.resolve(env.HF_HOME) : path.join(home, '.cache', 'huggingface'), 'hub'),
+  );
+  return [...new Set(dirs)];
+}
+
+function isOfflineEnv(env: NodeJS.ProcessEnv): boolean {
+  const on = (value: string | undefined) =>
+    value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
+  return on(env.LOCALKB_OFFLINE) || on(env.HF_HUB_OFFLINE) || on(env.TRANSFORMERS_OFFLINE);
+}
+
+/** Files from `files` that `folder` lacks. */
+export function missingModelFiles(folder: string, files: readonly string[]): string[] {
+  return files.filter((file) => !existsSync(path.join(folder, file)));
+}
+
+/**
+ * Finds `modelId` in the cache directories, in the Hugging Face hub layout
+ * (`models--org--name/refs/main` → `snapshots/<rev>/`, else the newest complete snapshot)
+ * or the transformers.js layout (`org/name/`). Returns the first folder that has every file in `files`.
+ */
+export function findCachedModelFolder(
+  modelId: string,
+  cacheDirs: readonly string[],
+  files: readonly string[],
+): string | undefined {
+  for (const cacheDir of cacheDirs) {
+    const hubRepo = path.join(cacheDir, `models--${modelId.split('/').join('--')}`);
+    const snapshots = path.join(hubRepo, 'snapshots');
+    const candidates: string[] = [];
+    const mainRef = path.join(hubRepo, 'refs', 'main');
+    if (existsSync(mainRef)) candidates.push(path.join(snapshots, readFileSync(mainRef, 'utf8').trim()));
+    if (existsSync(snapshots)) {
+      const revisions = readdirSync(snapshots)
+        .map((name) => path.join(snapshots, name))
+        .filter((folder) => statSync(folder).isDirectory())
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+      candidates.push(...revisions);
+    }
+    candidates.push(path.join(cacheDir, ...modelId.split('/')));
+    const found = candidates.find((folder) => missingModelFiles(folder, files).length === 0);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+interface LoadedModel {
+  tokenizer: PreTrainedTokenizer;
+  model: PreTrainedModel;
+  TensorClass: typeof Tensor;
+  /** Special tokens the tokenizer puts around a single sequence, e.g. [CLS] … [SEP]. */
+  prefixIds: number[];
+  suffixIds: number[];
+  padId: number;
+  dimensions: number;
+  maxInputTokens: number;
+}
+
+/** A sentence-transformers model run by transformers.js (default: all-MiniLM-L6-v2, 384-d). */
+export class TransformersEmbedder implements Embedder {
+  readonly id: string;
+  readonly model: string;
+  readonly dtype: TransformersDtype;
+  readonly batchSize: number;
+  readonly offline: boolean;
+  private readonly modelPath: string | undefined;
+  private readonly cacheDirs: string[];
+  private readonly requestedMaxInputTokens: number | undefined;
+  private loading: Promise<LoadedModel> | undefined;
+  private loaded: LoadedModel | undefined;
+
+  constructor(options: TransformersEmbedderOptions = {}) {
+    validateOptions(options);
+    const env = process.env;
+    const modelPath = options.modelPath ?? (env.LOCALKB_MODEL_PATH || undefined);
+    this.modelPath = modelPath === undefined ? undefined : path.resolve(modelPath);
+    this.model =
+      options.model ?? (this.modelPath ? path.basename(this.modelPath) : DEFAULT_TRANSFORMERS_MODEL);
+    this.dtype = options.dtype ?? 'q8';
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.offline = options.offline ?? isOfflineEnv(env);
+    this.cacheDirs = options.cacheDir ? [path.resolve(options.cacheDir)] : defaultModelCacheDirs(env);
+    this.requestedMaxInputTokens = options.maxInputTokens;
+    this.id = `transformers:${this.model}:${this.dtype}`;
+  }
+
+  get dimensions(): number {
+    return this.loadedOrThrow('dimensions').dimensions;
+  }
+
+  get maxInputTokens(): number {
+    return this.loadedOrThrow('maxInputTokens').maxInputTokens;
+  }
+
+  async init(): Promise<void> {
+    await this.load();
+  }
+
+  async tokenCounter(): Promise<TokenCounter> {
+    const { tokenizer } = await this.load();
+    return { count: (text) => tokenizer.encode(text, { add_special_tokens: false }).length };
+  }
+
+  async embedQuery(text: string, options?: EmbedOptions): Promise<Float32Array> {
+    const [vector] = await this.embedDocuments([text], options);
+    return vector!;
+  }
+
+  async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    texts.forEach((text, i) => {
+      if (typeof text !== 'string') {
+        throw kbError('INVALID_OPTION', `texts[${i}] must be a string, got ${typeof text}.`, {
+          input: `texts[${i}]`,
+        });
+      }
+    });
+    throwIfAborted(options.signal);
+    const loaded = await this.load();
+    const ids = texts.map((text) =>
+      loaded.tokenizer.encode(text, { add_special_tokens: false }).slice(0, loaded.maxInputTokens),
+    );
+    // Longest first, so each batch holds texts of similar length and little padding is computed.
+    const order = ids.map((_, i) => i).sort((a, b) => ids[b]!.length - ids[a]!.length);
+    const vectors: Float32Array[] = new Array(texts.length);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      throwIfAborted(options.signal);
+      const batch = order.slice(start, start + this.batchSize);
+      const batchVectors = await this.runBatch(
+        loaded,
+        batch.map((i) => ids[i]!),
+      );
+      batch.forEach((textIndex, row) => {
+        vectors[textIndex] = batchVectors[row]!;
+      });
+      options.onProgress?.(Math.min(start + this.batchSize, order.length), order.length);
+    }
+    return vectors;
+  }
+
+  /** Releases the onnxruntime session. A later call loads the model again. */
+  async close(): Promise<void> {
+    const loading = this.loading;
+    this.loading = undefined;
+    this.loaded = undefined;
+    if (!loading) return;
+    const loaded = await loading.catch(() => undefined);
+    await loaded?.model.dispose();
+  }
+
+  private loadedOrThrow(property: string): LoadedModel {
+    if (!this.loaded) {
+      throw kbError(
+        'INVALID_OPTION',
+        `${this.id}: ${property} is known once the model is loaded; await embedder.init() first.`,
+        { input: this.id },
+      );
+    }
+    return this.loaded;
+  }
+
+  private load(): Promise<LoadedModel> {
+    if (!this.loading) {
+      const loading = this.loadModel();
+      this.loading = loading;
+      // Guarded so that a close() during loading wins, and a failed load can be retried.
+      loading.then(
+        (loaded) => {
+          if (this.loading === loading) this.loaded = loaded;
+        },
+        () => {
+          if (this.loading === loading) this.loading = undefined;
+        },
+      );
+    }
+    return this.loading;
+  }
+
+  private async loadModel(): Promise<LoadedModel> {
+    const transformers = await import('@huggingface/transformers');
+    // Process-wide switch: once anything asks for offline, transformers.js never reaches the network.
+    if (this.offline) transformers.env.allowRemoteModels = false;
+
+    const weightsFile = DTYPE_FILES[this.dtype];
+    const files = [...REQUIRED_FILES, weightsFile];
+    let source: string;
+    let folder: string | undefined;
+    if (this.modelPath) {
+      const missing = existsSync(this.modelPath) ? missingModelFiles(this.modelPath, files) : files;
+      if (missing.length > 0) throw this.modelNotFound(missing);
+      folder = this.modelPath;
+      source = folder;
+    } else {
+      folder = findCachedModelFolder(this.model, this.cacheDirs, files);
+      if (!folder && this.offline) throw this.modelNotFound(files);
+      source = folder ?? this.model;
+    }
+
+    const loadOptions = folder
+      ? { local_files_only: true }
+      : { cache_dir: this.cacheDirs[0]!, local_files_only: false };
+    let tokenizer: PreTrainedTokenizer;
+    let model: PreTrainedModel;
+    try {
+      tokenizer = await transformers.AutoTokenizer.from_pretrained(source, loadOptions);
+      model = await transformers.AutoModel.from_pretrained(source, {
+        ...loadOptions,
+        dtype: this.dtype,
+        // Idle onnxruntime threads spin by default; on a busy CPU (SQLite, hnswlib, other work) that wastes ~30%.
+        session_options: { extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      });
+    } catch (error) {
+      if (!folder) throw this.modelNotFound(files, error);
+      throw kbError(
+        'MODEL_LOAD_FAILED',
+        `Could not load the model in ${folder} (${this.dtype}): ${(error as Error).message}. ` +
+          'The files may be truncated or not an ONNX export; replace the folder with a fresh copy.',
+        { input: folder, cause: error },
+      );
+    }
+
+    const config = model.config as unknown as Record<string, unknown>;
+    const dimensions = Number(config.hidden_size ?? config.d_model ?? config.dim);
+    if (!Number.isInteger(dimensions) || dimensions <= 0) {
+      await model.dispose();
+      throw kbError('MODEL_LOAD_FAILED', `The config.json of ${source} has no hidden_size.`, {
+        input: source,
+      });
+    }
+    const { prefixIds, suffixIds } = specialTokenFrame(tokenizer);
+    const specials = prefixIds.length + suffixIds.length;
+    const modelLimit = modelTokenLimit(config, tokenizer, folder, this.model) - specials;
+    let maxInputTokens = modelLimit;
+    if (this.requestedMaxInputTokens !== undefined) {
+      const positions = Number(config.max_position_embeddings ?? Number.POSITIVE_INFINITY) - specials;
+      if (this.requestedMaxInputTokens > positions) {
+        await model.dispose();
+        throw kbError(
+          'INVALID_OPTION',
+          `maxInputTokens ${this.requestedMaxInputTokens} exceeds what ${this.model} can read ` +
+            `(${positions} tokens besides special tokens); use at most ${positions}.`,
+          { input: 'maxInputTokens' },
+        );
+      }
+      maxInputTokens = this.requestedMaxInputTokens;
+    }
+    return {
+      tokenizer,
+      model,
+      TensorClass: transformers.Tensor,
+      prefixIds,
+      suffixIds,
+      padId: tokenizer.pad_token_id ?? 0,
+      dimensions,
+      maxInputTokens,
+    };
+  }
+
+  private async runBatch(loaded: LoadedModel, batch: number[][]): Promise<Float32Array[]> {
+    const { prefixIds, suffixIds, padId, dimensions, TensorClass } = loaded;
+    const width = Math.max(...batch.map((ids) => ids.length)) + prefixIds.length + suffixIds.length;
+    const inputIds = new BigInt64Array(batch.length * width).fill(BigInt(padId));
+    const attentionMask = new BigInt64Array(batch.length * width);
+    batch.forEach((ids, row) => {
+      const sequence = [...prefixIds, ...ids, ...suffixIds];
+      sequence.forEach((id, column) => {
+        inputIds[row * width + column] = BigInt(id);
+        attentionMask[row * width + column] = 1n;
+      });
+    });
+    const inputs = {
+      input_ids: new TensorClass('int64', inputIds, [batch.length, width]),
+      attention_mask: new TensorClass('int64', attentionMask, [batch.length, width]),
+    };
+    let outputs: Record<string, Tensor>;
+    try {
+      outputs = await loaded.model(inputs);
+    } catch (error) {
+      throw kbError(
+        'EMBEDDING_FAILED',
+        `${this.id} failed on a batch of ${batch.length}: ${(error as Error).message}`,
+        {
+          input: this.id,
+          cause: error,
+        },
+      );
+    }
+    const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
+    if (hidden?.dims.length !== 3 || hidden.dims[2] !== dimensions) {
+      throw kbError(
+        'EMBEDDING_FAILED',
+        `${this.id} returned no [batch, tokens, ${dimensions}] last_hidden_state (outputs: ${Object.keys(outputs).join(', ')}).`,
+        { input: this.id },
+      );
+    }
+    const data = hidden.data as Float32Array;
+    const vectors = batch.map((ids, row) => {
+      // Mean over the real tokens (special tokens included, padding excluded), as sentence-transformers pools.
+      const length = ids.length + prefixIds.length + suffixIds.length;
+      const vector = new Float32Array(dimensions);
+      for (let t = 0; t < length; t++) {
+        const offset = (row * width + t) * dimensions;
+        for (let d = 0; d < dimensions; d++) vector[d]! += data[offset + d]!;
+      }
+      for (let d = 0; d < dimensions; d++) vector[d] = vector[d]! / length;
+      if (!vector.every(Number.isFinite)) {
+        throw kbError('EMBEDDING_FAILED', `${this.id} produced a non-finite vector.`, { input: this.id });
+      }
+      return normalize(vector);
+    });
+    for (const tensor of Object.values(outputs)) tensor.dispose();
+    return vectors;
+  }
+
+  private modelNotFound(missing: string[], cause?: unknown): Error {
+    const files = [...REQUIRED_FILES, DTYPE_FILES[this.dtype]].join(', ');
+    const hubFolder = `models--${this.model.split('/').join('--')}`;
+    const lines = this.modelPath
+      ? [
+          `Model folder ${this.modelPath} (from --model-path / LOCALKB_MODEL_PATH) lacks: ${missing.join(', ')}.`,
+          `It must be laid out like the Hugging Face repo: ${files}.`,
+          'Copy a complete model folder there (for example the files of Xenova/all-MiniLM-L6-v2), or unset it to use the cache.',
+        ]
+      : [
+          cause
+            ? `Could not download embedding model ${this.model} (${this.dtype}): ${(cause as Error).message}.`
+            : `Embedding model ${this.model} (${this.dtype}) is not in the local cache and downloads are off (offline mode).`,
+          'Provide it in one of these ways:',
+          `  1. --model-path <dir> or LOCALKB_MODEL_PATH=<dir>, a folder laid out like the Hugging Face repo: ${files}.`,
+          `  2. A cache directory (--cache-dir or LOCALKB_CACHE_DIR) holding ${hubFolder}/snapshots/<revision>/ ` +
+            `(the Hugging Face hub layout) or ${this.model}/ with those files. Searched: ${this.cacheDirs.join(', ')}.`,
+          `  3. Run once with network access, without LOCALKB_OFFLINE=1 / HF_HUB_OFFLINE=1, to download it into ` +
+            `${this.cacheDirs[0]}; later runs work offline.`,
+        ];
+    return kbError('MODEL_NOT_FOUND', lines.join('\n'), {
+      input: this.modelPath ?? this.model,
+      cause,
+      details: { missing },
+    });
+  }
+}
+
+function validateOptions(options: TransformersEmbedderOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw kbError('INVALID_OPTION', 'TransformersEmbedder options must be an object.', { input: 'options' });
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.has(key)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `Unknown TransformersEmbedder option "${key}"; expected one of ${[...OPTION_NAMES].join(', ')}.`,
+        { input: key },
+      );
+    }
+  }
+  for (const key of ['model', 'modelPath', 'cacheDir'] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
+      throw kbError('INVALID_OPTION', `${key} must be a non-empty string, got ${JSON.stringify(value)}.`, {
+        input: key,
+      });
+    }
+  }
+  if (options.dtype !== undefined && !(options.dtype in DTYPE_FILES)) {
+    throw kbError('INVALID_OPTION', `dtype must be "q8" or "fp32", got ${JSON.stringify(options.dtype)}.`, {
+      input: 'dtype',
+    });
+  }
+  if (options.offline !== undefined && typeof options.offline !== 'boolean') {
+    throw kbError('INVALID_OPTION', `offline must be a boolean, got ${JSON.stringify(options.offline)}.`, {
+      input: 'offline',
+    });
+  }
+  for (const key of ['batchSize', 'maxInputTokens'] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw kbError('INVALID_OPTION', `${key} must be a positive integer, got ${JSON.stringify(value)}.`, {
+        input: key,
+      });
+    }
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted)
+    throw kbError('ABORTED', 'Embedding was aborted by the caller.', { cause: signal.reason });
+}
+
+/** The ids the tokenizer adds around one sequence, found by encoding a probe with and without special tokens. */
+function specialTokenFrame(tokenizer: PreTrainedTokenizer): { prefixIds: number[]; suffixIds: number[] } {
+  const probe = 'hello';
+  const bare = tokenizer.encode(probe, { add_special_tokens: false });
+  const framed = tokenizer.encode(probe, { add_special_tokens: true });
+  for (let start = 0; start + bare.length <= framed.length; start++) {
+    if (bare.every((id, i) => framed[start + i] === id)) {
+      return { prefixIds: framed.slice(0, start), suffixIds: framed.slice(start + bare.length) };
+    }
+  }
+  throw kbError(
+    'MODEL_LOAD_FAILED',
+    'The tokenizer changes a text when adding special tokens; it is not supported.',
+  );
+}
+
+/**
+ * Longest input in tokens including special tokens: sentence_bert_config.json's max_seq_length when the folder has
+ * one (or the model is known), else the tokenizer's model_max_length, never above max_position_embeddings.
+ */
+function modelTokenLimit(
+  config: Record<string, unknown>,
+  tokenizer: PreTrainedTokenizer,
+  folder: string | undefined,
+  model: string,
+): number {
+  const positions = Number(config.max_position_embeddings ?? Number.POSITIVE_INFINITY);
+  let limit = Number.POSITIVE_INFINITY;
+  const sentenceConfig = folder ? path.join(folder, 'sentence_bert_config.json') : undefined;
+  if (sentenceConfig && existsSync(sentenceConfig)) {
+    try {
+      limit = Number(JSON.parse(readFileSync(sentenceConfig, 'utf8')).max_seq_length) || limit;
+    } catch (error) {
+      throw kbError('MODEL_LOAD_FAILED', `${sentenceConfig} is not valid JSON.`, {
+        input: sentenceConfig,
+        cause: error,
+      });
+    }
+  } else {
+    limit = KNOWN_MAX_SEQ_LENGTH[model.split('/').pop()!] ?? tokenizer.model_max_length;
+  }
+  const result = Math.min(limit, positions);
+  if (!Number.isFinite(result)) {
+    throw kbError(
+      'MODEL_LOAD_FAILED',
+      `Cannot tell the input limit of ${model}: neither model_max_length nor max_position_embeddings is set.`,
+      { input: model },
+    );
+  }
+  return result;
+}

@@ -1,0 +1,218 @@
+/**
+ * The HNSW cache on disk: hnswlib's own file at `<indexPath>` plus a JSON sidecar at `<indexPath>.json` that says
+ * what the file is (dimensions, space, embedder, store, generation) and how to check it (size, CRC-32).
+ * Nothing here trusts a file: every check runs before hnswlib reads a byte, so a bad file means a rebuild.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+export const HNSW_FILE_FORMAT = 'localkb-hnsw';
+export const HNSW_FILE_FORMAT_VERSION = 1;
+
+export interface HnswFileMeta {
+  format: typeof HNSW_FILE_FORMAT;
+  formatVersion: number;
+  space: 'cosine';
+  dimensions: number;
+  embedderId: string;
+  /** `settings.store_id` of the SQLite store the labels belong to. */
+  storeId: string;
+  /** The store's `vector_generation` that the file reflects. */
+  generation: number;
+  /** Slots in use in the file, tombstones included. */
+  elementCount: number;
+  /** Labels present in the file but marked deleted. */
+  deletedLabels: number[];
+  M: number;
+  efConstruction: number;
+  bytes: number;
+  crc32: number;
+  savedAt: string;
+}
+
+/** The fixed part at the start of an hnswlib index file (hnswalg.h saveIndex). */
+export interface HnswHeader {
+  maxElements: number;
+  elementCount: number;
+  sizeDataPerElement: number;
+  labelOffset: number;
+  offsetData: number;
+  maxM0: number;
+  M: number;
+}
+
+const HEADER_BYTES = 96;
+
+export function metaPathOf(indexPath: string): string {
+  return `${indexPath}.json`;
+}
+
+export type MetaReading =
+  | { status: 'ok'; meta: HnswFileMeta }
+  | { status: 'missing' }
+  | { status: 'corrupt'; reason: string };
+
+export function readMeta(indexPath: string): MetaReading {
+  const metaPath = metaPathOf(indexPath);
+  const hasIndex = fs.existsSync(indexPath);
+  const hasMeta = fs.existsSync(metaPath);
+  if (!hasIndex && !hasMeta) return { status: 'missing' };
+  if (!hasIndex) return { status: 'corrupt', reason: `${indexPath} is missing but its ${metaPath} is there` };
+  if (!hasMeta) return { status: 'corrupt', reason: `${metaPath} is missing` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+  } catch (error) {
+    return { status: 'corrupt', reason: `${metaPath} is not JSON (${(error as Error).message})` };
+  }
+  const problem = metaProblem(parsed);
+  return problem
+    ? { status: 'corrupt', reason: `${metaPath}: ${problem}` }
+    : { status: 'ok', meta: parsed as HnswFileMeta };
+}
+
+function metaProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const meta = value as Record<string, unknown>;
+  if (meta.format !== HNSW_FILE_FORMAT) return `format is ${JSON.stringify(meta.format)}`;
+  if (meta.formatVersion !== HNSW_FILE_FORMAT_VERSION)
+    return `unsupported format version ${meta.formatVersion}`;
+  if (meta.space !== 'cosine') return `space is ${JSON.stringify(meta.space)}`;
+  for (const key of ['dimensions', 'generation', 'elementCount', 'M', 'efConstruction', 'bytes', 'crc32']) {
+    if (!Number.isInteger(meta[key]) || (meta[key] as number) < 0)
+      return `${key} is not a non-negative integer`;
+  }
+  for (const key of ['embedderId', 'storeId']) {
+    if (typeof meta[key] !== 'string') return `${key} is not a string`;
+  }
+  if (!Array.isArray(meta.deletedLabels) || !meta.deletedLabels.every((label) => Number.isInteger(label))) {
+    return 'deletedLabels is not a list of integers';
+  }
+  return undefined;
+}
+
+/** Reads and sanity-checks hnswlib's header; undefined when the bytes cannot be an index of this shape. */
+export function readHeader(indexPath: string, dimensions: number): HnswHeader | undefined {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  const fd = fs.openSync(indexPath, 'r');
+  let read: number;
+  try {
+    read = fs.readSync(fd, bytes, 0, HEADER_BYTES, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (read < HEADER_BYTES) return undefined;
+  const size = (offset: number) => Number(bytes.readBigUInt64LE(offset));
+  const header: HnswHeader = {
+    maxElements: size(8),
+    elementCount: size(16),
+    sizeDataPerElement: size(24),
+    labelOffset: size(32),
+    offsetData: size(40),
+    maxM0: size(64),
+    M: size(72),
+  };
+  const linksLevel0 = header.maxM0 * 4 + 4;
+  const consistent =
+    header.M > 0 &&
+    header.M < 10_000 &&
+    header.maxM0 === header.M * 2 &&
+    header.offsetData === linksLevel0 &&
+    header.labelOffset === linksLevel0 + dimensions * 4 &&
+    header.sizeDataPerElement === linksLevel0 + dimensions * 4 + 8 &&
+    header.elementCount <= header.maxElements;
+  return consistent ? header : undefined;
+}
+
+/** CRC-32 of a whole file, read in 8 MiB pieces. */
+export function fileCrc32(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
+  let crc = 0;
+  try {
+    for (;;) {
+      const read = fs.readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) return crc;
+      crc = zlib.crc32(buffer.subarray(0, read), crc);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * What is wrong with the index file given its sidecar, or undefined when it can be loaded: size, header and
+ * checksum must all match what was recorded when it was saved.
+ */
+export function indexFileProblem(indexPath: string, meta: HnswFileMeta): string | undefined {
+  const bytes = fs.statSync(indexPath).size;
+  if (bytes !== meta.bytes)
+    return `${indexPath} has ${bytes} bytes, ${meta.bytes} were saved (truncated or replaced)`;
+  const header = readHeader(indexPath, meta.dimensions);
+  if (!header) return `${indexPath} does not start with a valid ${meta.dimensions}-d hnswlib header`;
+  if (header.elementCount !== meta.elementCount) {
+    return `${indexPath} holds ${header.elementCount} elements, ${meta.elementCount} were saved`;
+  }
+  if (fileCrc32(indexPath) !== meta.crc32) return `${indexPath} fails its CRC-32 check`;
+  return undefined;
+}
+
+/**
+ * Writes the index and its sidecar so that a crash leaves either the old pair or the new one (or a pair whose
+ * size/CRC disagree, which reads as corrupt and is rebuilt): temp files in the same folder, fsync, rename, fsync
+ * the folder.
+ */
+export function saveIndexFiles(
+  indexPath: string,
+  writeIndex: (temporaryPath: string) => void,
+  meta: Omit<HnswFileMeta, 'bytes' | 'crc32' | 'savedAt'>,
+): HnswFileMeta {
+  const directory = path.dirname(indexPath);
+  const suffix = `.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const temporaryIndex = `${indexPath}${suffix}`;
+  const temporaryMeta = `${metaPathOf(indexPath)}${suffix}`;
+  try {
+    writeIndex(temporaryIndex);
+    fsyncFile(temporaryIndex);
+    if (!readHeader(temporaryIndex, meta.dimensions)) {
+      throw new Error(`hnswlib wrote an unreadable index to ${temporaryIndex} (disk full?)`);
+    }
+    const full: HnswFileMeta = {
+      ...meta,
+      bytes: fs.statSync(temporaryIndex).size,
+      crc32: fileCrc32(temporaryIndex),
+      savedAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(temporaryMeta, JSON.stringify(full));
+    fsyncFile(temporaryMeta);
+    fs.renameSync(temporaryIndex, indexPath);
+    fs.renameSync(temporaryMeta, metaPathOf(indexPath));
+    fsyncDirectory(directory);
+    return full;
+  } finally {
+    fs.rmSync(temporaryIndex, { force: true });
+    fs.rmSync(temporaryMeta, { force: true });
+  }
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncDirectory(directory: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(directory, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows) cannot open or fsync a directory; the renames are still atomic there.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The SQLite schema of a localkb store, as an ordered list of migrations.
+ * A store records its version in `settings.schema_version` and each applied step in `schema_migrations`;
+ * opening a store runs the steps it lacks, and refuses a store made by a newer version.
+ */
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'documents, chunks, vectors, FTS5 over chunk text, settings, vector change log',
+    sql: `
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value
+      ) WITHOUT ROWID;
+
+      CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL UNIQUE,
+        uri TEXT NOT NULL,
+        format TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        title TEXT,
+        size INTEGER,
+        modified_at TEXT,
+        ingested_at TEXT NOT NULL,
+        text TEXT,
+        pages TEXT
+      );
+
+      -- AUTOINCREMENT: a chunk id is also its HNSW label, so ids are never reused by later chunks.
+      CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        chunk_index INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        page INTEGER,
+        heading_path TEXT,
+        token_count INTEGER NOT NULL,
+        role TEXT NOT NULL DEFAULT 'leaf' CHECK (role IN ('leaf', 'parent', 'child')),
+        parent_chunk_id INTEGER REFERENCES chunks(id) ON DELETE SET NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        text_hash TEXT NOT NULL,
+        UNIQUE (document_id, chunk_index)
+      );
+      CREATE INDEX chunks_parent ON chunks(parent_chunk_id) WHERE parent_chunk_id IS NOT NULL;
+
+      CREATE TABLE vectors (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+      );
+
+      -- Contentless: the text lives in chunks; contentless_delete lets rows be deleted by rowid alone.
+      CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text,
+        content = '',
+        contentless_delete = 1,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      );
+
+      -- Triggers keep FTS in step inside whatever transaction touches chunks, cascades included.
+      -- Parent chunks (hierarchical chunking) are stored for context but not searched.
+      CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks WHEN new.role <> 'parent' BEGIN
+        INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks WHEN old.role <> 'parent' BEGIN
+        DELETE FROM chunks_fts WHERE rowid = old.id;
+      END;
+
+      -- Every vector added or removed, tagged with the vector_generation that did it, so a long-lived HNSW
+      -- cache in another process can catch up with a few rows instead of rebuilding.
+      CREATE TABLE vector_changes (
+        generation INTEGER NOT NULL,
+        chunk_id INTEGER NOT NULL
+      );
+      CREATE INDEX vector_changes_generation ON vector_changes(generation);
+      CREATE TRIGGER vectors_log_insert AFTER INSERT ON vectors BEGIN
+        INSERT INTO vector_changes(generation, chunk_id)
+        VALUES ((SELECT value FROM settings WHERE key = 'vector_generation'), new.chunk_id);
+      END;
+      CREATE TRIGGER vectors_log_delete AFTER DELETE ON vectors BEGIN
+        INSERT INTO vector_changes(generation, chunk_id)
+        VALUES ((SELECT value FROM settings WHERE key = 'vector_generation'), old.chunk_id);
+      END;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Tables every localkb store has; a database with other tables and none of these is not ours. */
+export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vectors', 'chunks_fts'] as const;
+
+/** How many generations of vector changes are kept for catch-up; older readers reconcile by id instead. */
+export const VECTOR_CHANGE_RETENTION = 10_000;

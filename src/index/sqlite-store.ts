@@ -1,0 +1,1011 @@
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { isLocalKbError, kbError } from '../errors.js';
+import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
+import { CORE_TABLES, MIGRATIONS, SCHEMA_VERSION, VECTOR_CHANGE_RETENTION } from './schema.js';
+import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
+
+/** Which embedder made (or will make) the vectors of a store. `{ id: 'none', dimensions: 0 }` is a BM25-only store. */
+export interface EmbedderIdentity {
+  id: string;
+  dimensions: number;
+}
+
+export interface SqliteStoreOptions {
+  /** Recorded on first open; a later open with another id or dimension throws. Omit to use the stored one. */
+  embedder?: EmbedderIdentity;
+  /** Chunker settings, recorded so a change can be noticed (`chunkerChanged`). */
+  chunker?: Record<string, unknown>;
+  readonly?: boolean;
+  /** How long to wait for another process's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+export interface StoreSettings {
+  schemaVersion: number;
+  /** Random id made when the store was created: tells a cache file which store it belongs to. */
+  storeId: string;
+  embedderId?: string;
+  dimensions?: number;
+  distance: 'cosine';
+  chunker?: Record<string, unknown>;
+  vectorGeneration: number;
+  createdAt: string;
+}
+
+export interface StoredDocument {
+  rowId: number;
+  /** The document's own id (`SourceDocument.id`). */
+  id: string;
+  uri: string;
+  format: DocumentFormat;
+  contentHash: string;
+  metadata: Metadata;
+  title?: string;
+  sizeBytes?: number;
+  modifiedAt?: string;
+  ingestedAt: string;
+  pages?: PageSpan[];
+  /** The full extracted text; only `getDocument` returns it. */
+  text?: string;
+}
+
+/** A chunk as stored, with what retrieval needs to cite it. */
+export interface StoredChunk {
+  /** Row id, which is also the HNSW label. */
+  id: number;
+  documentRowId: number;
+  documentId: string;
+  uri: string;
+  title?: string;
+  format: DocumentFormat;
+  index: number;
+  text: string;
+  start: number;
+  end: number;
+  page?: number;
+  headingPath?: string[];
+  tokenCount: number;
+  role: 'leaf' | 'parent' | 'child';
+  parentChunkId?: number;
+  /** Document metadata with the chunk's own metadata laid over it. */
+  metadata: Metadata;
+  /** sha256 hex of the chunk text. */
+  textHash: string;
+}
+
+export interface UpsertResult {
+  documentRowId: number;
+  /** Row ids of the new chunks: `addedChunkIds[i]` is the id of `chunks[i]`. */
+  addedChunkIds: number[];
+  /** Row ids of the chunks the document had before (all gone now). */
+  removedChunkIds: number[];
+}
+
+export interface VectorBatch {
+  ids: number[];
+  vectors: Float32Array[];
+}
+
+export interface ScoredId {
+  id: number;
+  score: number;
+}
+
+export interface StoreStats {
+  documents: number;
+  chunks: number;
+  vectors: number;
+  dimensions?: number;
+  embedderId?: string;
+  /** Size of the database file plus its write-ahead log. */
+  storeBytes: number;
+  vectorGeneration: number;
+}
+
+/** Settings only the store itself writes. */
+const RESERVED_SETTINGS = new Set([
+  'schema_version',
+  'store_id',
+  'embedder_id',
+  'dimensions',
+  'distance',
+  'chunker',
+  'vector_generation',
+  'vector_changes_floor',
+  'created_at',
+]);
+
+const NO_EMBEDDER_ID = 'none';
+
+interface ChunkRow {
+  id: number;
+  document_id: number;
+  chunk_index: number;
+  text: string;
+  start_offset: number;
+  end_offset: number;
+  page: number | null;
+  heading_path: string | null;
+  token_count: number;
+  role: 'leaf' | 'parent' | 'child';
+  parent_chunk_id: number | null;
+  metadata: string;
+  text_hash: string;
+  doc_id: string;
+  uri: string;
+  title: string | null;
+  format: DocumentFormat;
+}
+
+interface DocumentRow {
+  id: number;
+  doc_id: string;
+  uri: string;
+  format: DocumentFormat;
+  content_hash: string;
+  metadata: string;
+  title: string | null;
+  size: number | null;
+  modified_at: string | null;
+  ingested_at: string;
+  pages: string | null;
+  text?: string | null;
+}
+
+const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
+  c.token_count, c.role, c.parent_chunk_id, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
+
+const DOCUMENT_COLUMNS = `id, doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at, pages`;
+
+/**
+ * The source of truth of a local knowledge base: documents, chunks, vectors and a BM25 index in one SQLite file.
+ * WAL mode lets readers in other processes keep working while one process writes.
+ */
+export class SqliteStore {
+  /** True when this open recorded chunker settings different from the ones stored before. */
+  readonly chunkerChanged: boolean;
+  private handle: Database.Database | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(
+    readonly path: string,
+    handle: Database.Database,
+    readonly readonly: boolean,
+    chunkerChanged: boolean,
+  ) {
+    this.handle = handle;
+    this.chunkerChanged = chunkerChanged;
+  }
+
+  static open(dbPath: string, options: SqliteStoreOptions = {}): SqliteStore {
+    validateOpenOptions(options);
+    const resolved = path.resolve(dbPath);
+    const readonly = options.readonly === true;
+    if (readonly && !fs.existsSync(resolved)) {
+      throw kbError('FILE_NOT_FOUND', `No store at ${resolved} to open read-only; ingest into it first.`, {
+        input: resolved,
+      });
+    }
+    if (!readonly && !fs.existsSync(path.dirname(resolved))) {
+      throw kbError(
+        'FILE_NOT_FOUND',
+        `The folder of ${resolved} does not exist; create it or choose another --db path.`,
+        { input: resolved },
+      );
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(resolved, { readonly, fileMustExist: readonly });
+    } catch (error) {
+      throw asStoreError(error, resolved);
+    }
+    try {
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('foreign_keys = ON');
+      ensureSchema(db, resolved, readonly);
+      checkEmbedder(db, resolved, options.embedder, readonly);
+      const chunkerChanged = recordChunker(db, options.chunker, readonly);
+      return new SqliteStore(resolved, db, readonly, chunkerChanged);
+    } catch (error) {
+      db.close();
+      throw asStoreError(error, resolved);
+    }
+  }
+
+  /** The settings of the store at `dbPath` without keeping it open; undefined when there is no file. */
+  static readSettings(dbPath: string): StoreSettings | undefined {
+    const resolved = path.resolve(dbPath);
+    if (!fs.existsSync(resolved)) return undefined;
+    const store = SqliteStore.open(resolved, { readonly: true });
+    try {
+      return store.settings();
+    } finally {
+      store.close();
+    }
+  }
+
+  settings(): StoreSettings {
+    const rows = this.prepare('SELECT key, value FROM settings').all() as { key: string; value: unknown }[];
+    const values = new Map(rows.map((row) => [row.key, row.value]));
+    const chunker = values.get('chunker');
+    const dimensions = values.get('dimensions');
+    const embedderId = values.get('embedder_id');
+    return {
+      schemaVersion: Number(values.get('schema_version')),
+      storeId: String(values.get('store_id')),
+      ...(typeof embedderId === 'string' ? { embedderId } : {}),
+      ...(dimensions !== undefined && dimensions !== null ? { dimensions: Number(dimensions) } : {}),
+      distance: 'cosine',
+      ...(typeof chunker === 'string' ? { chunker: JSON.parse(chunker) as Record<string, unknown> } : {}),
+      vectorGeneration: Number(values.get('vector_generation')),
+      createdAt: String(values.get('created_at')),
+    };
+  }
+
+  /** The embedder recorded in the store, if any. */
+  get embedder(): EmbedderIdentity | undefined {
+    const id = this.getSetting('embedder_id');
+    const dimensions = this.getSetting('dimensions');
+    return id === undefined || dimensions === undefined ? undefined : { id, dimensions: Number(dimensions) };
+  }
+
+  /** Vector length of the store; 0 for a BM25-only store or one with no embedder recorded yet. */
+  get dimensions(): number {
+    return Number(this.getSetting('dimensions') ?? 0);
+  }
+
+  get storeId(): string {
+    return this.getSetting('store_id')!;
+  }
+
+  /**
+   * Replaces a document and all its chunks in one transaction. `vectors[i]` belongs to `chunks[i]`; null for
+   * chunks that are not embedded (parents, BM25-only stores). Everything is validated before anything is written.
+   */
+  upsertDocument(doc: SourceDocument, chunks: Chunk[], vectors: (Float32Array | null)[]): UpsertResult {
+    this.assertWritable('upsertDocument');
+    validateDocument(doc);
+    validateChunks(doc.id, chunks);
+    this.validateVectors(doc.id, chunks, vectors);
+
+    const write = () => {
+      this.bumpGeneration();
+      const documentRowId = (
+        this.prepare(
+          `INSERT INTO documents (doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at,
+             text, pages)
+           VALUES (@docId, @uri, @format, @contentHash, @metadata, @title, @size, @modifiedAt, @ingestedAt, @text,
+             @pages)
+           ON CONFLICT(doc_id) DO UPDATE SET uri = excluded.uri, format = excluded.format,
+             content_hash = excluded.content_hash, metadata = excluded.metadata, title = excluded.title,
+             size = excluded.size, modified_at = excluded.modified_at, ingested_at = excluded.ingested_at,
+             text = excluded.text, pages = excluded.pages
+           RETURNING id`,
+        ).get(documentParams(doc)) as { id: number }
+      ).id;
+      const removedChunkIds = this.prepare(
+        'DELETE FROM chunks WHERE document_id = ? RETURNING id',
+        'pluck',
+      ).all(documentRowId) as number[];
+
+      const insertChunk = this.prepare(
+        `INSERT INTO chunks (document_id, chunk_index, text, start_offset, end_offset, page, heading_path,
+           token_count, role, metadata, text_hash)
+         VALUES (@documentRowId, @index, @text, @start, @end, @page, @headingPath, @tokenCount, @role, @metadata,
+           @textHash)
+         RETURNING id`,
+        'pluck',
+      );
+      const addedChunkIds = chunks.map(
+        (chunk) =>
+          insertChunk.get({
+            documentRowId,
+            index: chunk.index,
+            text: chunk.text,
+            start: chunk.start,
+            end: chunk.end,
+            page: chunk.page ?? null,
+            headingPath: chunk.headingPath ? JSON.stringify(chunk.headingPath) : null,
+            tokenCount: chunk.tokenCount,
+            role: chunk.role ?? 'leaf',
+            metadata: JSON.stringify({ ...doc.metadata, ...chunk.metadata }),
+            textHash: sha256(chunk.text),
+          }) as number,
+      );
+      const idByIndex = new Map(chunks.map((chunk, i) => [chunk.index, addedChunkIds[i]!]));
+      const setParent = this.prepare('UPDATE chunks SET parent_chunk_id = ? WHERE id = ?');
+      chunks.forEach((chunk, i) => {
+        if (chunk.parentIndex !== undefined)
+          setParent.run(idByIndex.get(chunk.parentIndex)!, addedChunkIds[i]!);
+      });
+      const insertVector = this.prepare('INSERT INTO vectors (chunk_id, vector) VALUES (?, ?)');
+      vectors.forEach((vector, i) => {
+        if (vector) insertVector.run(addedChunkIds[i]!, encodeVector(vector));
+      });
+      return { documentRowId, addedChunkIds, removedChunkIds };
+    };
+    return this.db.transaction(write).immediate();
+  }
+
+  /** Removes a document with its chunks, vectors and BM25 rows; returns the removed chunk ids, or undefined. */
+  deleteDocument(docId: string): number[] | undefined {
+    this.assertWritable('deleteDocument');
+    const remove = () => {
+      const row = this.prepare('SELECT id FROM documents WHERE doc_id = ?', 'pluck').get(docId) as
+        | number
+        | undefined;
+      if (row === undefined) return undefined;
+      this.bumpGeneration();
+      const removed = this.prepare('DELETE FROM chunks WHERE document_id = ? RETURNING id', 'pluck').all(
+        row,
+      ) as number[];
+      this.prepare('DELETE FROM documents WHERE id = ?').run(row);
+      return removed;
+    };
+    return this.db.transaction(remove).immediate();
+  }
+
+  getDocument(docId: string): StoredDocument | undefined {
+    const row = this.prepare(`SELECT ${DOCUMENT_COLUMNS}, text FROM documents WHERE doc_id = ?`).get(docId) as
+      | DocumentRow
+      | undefined;
+    return row ? toStoredDocument(row) : undefined;
+  }
+
+  /** Every document, without its text, in insertion order. */
+  listDocuments(): StoredDocument[] {
+    const rows = this.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents ORDER BY id`).all() as DocumentRow[];
+    return rows.map(toStoredDocument);
+  }
+
+  /** The chunks with these ids, in the order asked; ids that do not exist are skipped. */
+  getChunks(ids: readonly number[]): StoredChunk[] {
+    if (ids.length === 0) return [];
+    const rows = this.prepare(
+      `SELECT ${CHUNK_COLUMNS} FROM json_each(?) j
+       JOIN chunks c ON c.id = j.value JOIN documents d ON d.id = c.document_id
+       ORDER BY j.key`,
+    ).all(JSON.stringify(ids)) as ChunkRow[];
+    return rows.map(toStoredChunk);
+  }
+
+  /** For each child chunk id that has a parent: child id → its parent chunk. */
+  getParentChunks(childIds: readonly number[]): Map<number, StoredChunk> {
+    if (childIds.length === 0) return new Map();
+    const rows = this.prepare(
+      `SELECT child.id AS child_id, ${CHUNK_COLUMNS} FROM json_each(?) j
+       JOIN chunks child ON child.id = j.value
+       JOIN chunks c ON c.id = child.parent_chunk_id JOIN documents d ON d.id = c.document_id`,
+    ).all(JSON.stringify(childIds)) as (ChunkRow & { child_id: number })[];
+    return new Map(rows.map((row) => [row.child_id, toStoredChunk(row)]));
+  }
+
+  getVector(chunkId: number): Float32Array | undefined {
+    const blob = this.prepare('SELECT vector FROM vectors WHERE chunk_id = ?', 'pluck').get(chunkId) as
+      | Buffer
+      | undefined;
+    return blob ? decodeVector(blob) : undefined;
+  }
+
+  getVectors(chunkIds: readonly number[]): Map<number, Float32Array> {
+    if (chunkIds.length === 0) return new Map();
+    const rows = this.prepare(
+      'SELECT v.chunk_id, v.vector FROM json_each(?) j JOIN vectors v ON v.chunk_id = j.value',
+      'raw',
+    ).all(JSON.stringify(chunkIds)) as [number, Buffer][];
+    return new Map(rows.map(([id, blob]) => [id, decodeVector(blob)]));
+  }
+
+  /**
+   * All vectors in chunk id order, `batchSize` at a time (memory stays flat at a million vectors). Each batch is
+   * its own query; wrap the loop in `readSnapshot` to see one consistent state throughout.
+   */
+  *iterateVectors(batchSize = 4096): Generator<VectorBatch> {
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw kbError('INVALID_OPTION', `batchSize must be a positive integer, got ${batchSize}.`, {
+        input: 'batchSize',
+      });
+    }
+    const page = this.prepare(
+      'SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?',
+      'raw',
+    );
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, batchSize) as [number, Buffer][];
+      if (rows.length === 0) return;
+      // Each blob is its own allocation, so a view is as safe to keep as a copy.
+      yield { ids: rows.map((row) => row[0]), vectors: rows.map((row) => viewVector(row[1])) };
+      after = rows[rows.length - 1]![0];
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  /** All chunks, parents included. */
+  countChunks(): number {
+    return this.prepare('SELECT count(*) FROM chunks', 'pluck').get() as number;
+  }
+
+  countVectors(): number {
+    return this.prepare('SELECT count(*) FROM vectors', 'pluck').get() as number;
+  }
+
+  /** Ids of every chunk that has a vector, ascending. */
+  vectorChunkIds(): number[] {
+    return this.prepare('SELECT chunk_id FROM vectors ORDER BY chunk_id', 'pluck').all() as number[];
+  }
+
+  /** Which of these chunk ids have a vector, without reading the vectors. */
+  vectorChunkIdsAmong(chunkIds: readonly number[]): Set<number> {
+    if (chunkIds.length === 0) return new Set();
+    const ids = this.prepare(
+      'SELECT v.chunk_id FROM json_each(?) j JOIN vectors v ON v.chunk_id = j.value',
+      'pluck',
+    ).all(JSON.stringify(chunkIds)) as number[];
+    return new Set(ids);
+  }
+
+  /**
+   * Ids of searchable (non-parent) chunks where a boolean SQL expression over alias `c` holds. The expression
+   * comes from the retrieve layer's filter compiler and reads `c.metadata` (document + chunk metadata as JSON).
+   */
+  chunkIdsWhere(sqlBooleanExpression: string, params: readonly unknown[]): number[] {
+    try {
+      return this.prepare(
+        `SELECT c.id FROM chunks c WHERE c.role <> 'parent' AND (${sqlBooleanExpression})`,
+        'pluck',
+      ).all(...params) as number[];
+    } catch (error) {
+      if (isLocalKbError(error)) throw error;
+      throw kbError(
+        'INVALID_FILTER',
+        `The filter could not be run as SQL (${(error as Error).message}); check the filter's keys and values.`,
+        { input: sqlBooleanExpression, cause: error },
+      );
+    }
+  }
+
+  /**
+   * BM25 over chunk text with FTS5 (k1 = 1.2, b = 0.75, fixed by SQLite). Score = −bm25(), so higher is better.
+   * `ftsMatchExpression` is FTS5 query syntax; `candidateIds` restricts the search to those chunks.
+   */
+  bm25Search(
+    ftsMatchExpression: string,
+    k: number,
+    options: { candidateIds?: readonly number[] } = {},
+  ): ScoredId[] {
+    if (!Number.isInteger(k) || k < 1) {
+      throw kbError('INVALID_OPTION', `k must be a positive integer, got ${k}.`, { input: 'k' });
+    }
+    if (typeof ftsMatchExpression !== 'string' || ftsMatchExpression.trim() === '') {
+      throw kbError('INVALID_QUERY', 'The BM25 match expression is empty; pass words to search for.', {
+        input: String(ftsMatchExpression),
+      });
+    }
+    const { candidateIds } = options;
+    if (candidateIds && candidateIds.length === 0) return [];
+    try {
+      if (candidateIds) {
+        return this.prepare(
+          `SELECT rowid AS id, -bm25(chunks_fts) AS score FROM chunks_fts
+           WHERE chunks_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))
+           ORDER BY rank LIMIT ?`,
+        ).all(ftsMatchExpression, JSON.stringify(candidateIds), k) as ScoredId[];
+      }
+      return this.prepare(
+        'SELECT rowid AS id, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?',
+      ).all(ftsMatchExpression, k) as ScoredId[];
+    } catch (error) {
+      if (isLocalKbError(error)) throw error;
+      throw kbError(
+        'INVALID_QUERY',
+        `"${ftsMatchExpression}" is not a valid FTS5 match expression (${(error as Error).message}); quote the terms.`,
+        { input: ftsMatchExpression, cause: error },
+      );
+    }
+  }
+
+  stats(): StoreStats {
+    const embedder = this.embedder;
+    const count = (sql: string) => this.prepare(sql, 'pluck').get() as number;
+    return {
+      documents: count('SELECT count(*) FROM documents'),
+      chunks: this.countChunks(),
+      vectors: this.countVectors(),
+      ...(embedder ? { dimensions: embedder.dimensions, embedderId: embedder.id } : {}),
+      storeBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),
+      vectorGeneration: this.vectorGeneration(),
+    };
+  }
+
+  /** Goes up by one with every write that adds or removes vectors; caches compare it to know they are stale. */
+  vectorGeneration(): number {
+    return this.prepare(
+      "SELECT value FROM settings WHERE key = 'vector_generation'",
+      'pluck',
+    ).get() as number;
+  }
+
+  /**
+   * Chunk ids whose vector was added or removed after `generation` (their current state is in `vectors`), or
+   * undefined when the change log no longer reaches back that far.
+   */
+  vectorChangesSince(generation: number): number[] | undefined {
+    const floor = Number(this.getSetting('vector_changes_floor') ?? 0);
+    if (generation < floor) return undefined;
+    return this.prepare('SELECT DISTINCT chunk_id FROM vector_changes WHERE generation > ?', 'pluck').all(
+      generation,
+    ) as number[];
+  }
+
+  getSetting(key: string): string | undefined {
+    const value = this.prepare('SELECT value FROM settings WHERE key = ?', 'pluck').get(key);
+    return value === undefined || value === null ? undefined : String(value);
+  }
+
+  /** Stores an application setting. Keys the store manages itself (schema_version, embedder_id…) are refused. */
+  setSetting(key: string, value: string): void {
+    this.assertWritable('setSetting');
+    if (RESERVED_SETTINGS.has(key)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `Setting "${key}" is managed by the store itself; choose another key.`,
+        {
+          input: key,
+        },
+      );
+    }
+    this.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ).run(key, String(value));
+  }
+
+  /** Runs `fn` in one write transaction (nested calls become savepoints); a throw rolls everything back. */
+  transaction<T>(fn: () => T): T {
+    const transaction = this.db.transaction(fn);
+    return this.readonly ? transaction() : transaction.immediate();
+  }
+
+  /** Runs `fn` in one read transaction, so every read inside sees the same committed state. */
+  readSnapshot<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn).deferred();
+  }
+
+  close(): void {
+    if (!this.handle) return;
+    this.statements.clear();
+    this.handle.close();
+    this.handle = undefined;
+  }
+
+  get closed(): boolean {
+    return this.handle === undefined;
+  }
+
+  private get db(): Database.Database {
+    if (!this.handle) throw kbError('STORE_CLOSED', `The store ${this.path} is closed; open it again.`);
+    return this.handle;
+  }
+
+  /** Prepared statements are cached per SQL text and row shape ('pluck': first column, 'raw': arrays). */
+  private prepare(sql: string, shape: 'rows' | 'pluck' | 'raw' = 'rows'): Database.Statement {
+    const db = this.db;
+    const key = `${shape}:${sql}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = db.prepare(sql);
+      if (shape === 'pluck') statement.pluck();
+      if (shape === 'raw') statement.raw();
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  private assertWritable(operation: string): void {
+    if (this.readonly) {
+      throw kbError(
+        'INVALID_OPTION',
+        `${operation} needs a writable store, but ${this.path} was opened read-only.`,
+        {
+          input: this.path,
+        },
+      );
+    }
+  }
+
+  private bumpGeneration(): number {
+    const generation = this.prepare(
+      "UPDATE settings SET value = value + 1 WHERE key = 'vector_generation' RETURNING value",
+      'pluck',
+    ).get() as number;
+    if (generation % 64 === 0 && generation > VECTOR_CHANGE_RETENTION) {
+      const floor = generation - VECTOR_CHANGE_RETENTION;
+      this.prepare('DELETE FROM vector_changes WHERE generation <= ?').run(floor);
+      this.prepare("UPDATE settings SET value = ? WHERE key = 'vector_changes_floor'").run(floor);
+    }
+    return generation;
+  }
+
+  private validateVectors(docId: string, chunks: Chunk[], vectors: (Float32Array | null)[]): void {
+    if (!Array.isArray(vectors) || vectors.length !== chunks.length) {
+      throw kbError(
+        'INVALID_OPTION',
+        `Document "${docId}" has ${chunks.length} chunks but ${Array.isArray(vectors) ? vectors.length : 'no'} vectors; pass one vector (or null) per chunk.`,
+        { input: docId },
+      );
+    }
+    const embedder = this.embedder;
+    vectors.forEach((vector, i) => {
+      if (vector === null) return;
+      if (!(vector instanceof Float32Array)) {
+        throw kbError('INVALID_OPTION', `Vector ${i} of document "${docId}" is not a Float32Array or null.`, {
+          input: docId,
+        });
+      }
+      if (!embedder) {
+        throw kbError(
+          'INVALID_OPTION',
+          `The store ${this.path} has no embedder recorded, so it cannot take vectors; open it with { embedder }.`,
+          { input: this.path },
+        );
+      }
+      if (vector.length !== embedder.dimensions) {
+        throw kbError(
+          'DIMENSION_MISMATCH',
+          embedder.dimensions === 0
+            ? `The store ${this.path} is BM25-only (embedder none) but chunk ${i} of "${docId}" has a ${vector.length}-d vector; pass null vectors or use a store with an embedder.`
+            : `Chunk ${i} of "${docId}" has a ${vector.length}-d vector, but the store ${this.path} holds ${embedder.dimensions}-d vectors of "${embedder.id}"; embed with that embedder or use a new --db.`,
+          { input: docId, details: { expected: embedder.dimensions, actual: vector.length, chunk: i } },
+        );
+      }
+      for (const value of vector) {
+        if (!Number.isFinite(value)) {
+          throw kbError(
+            'INVALID_OPTION',
+            `Vector ${i} of document "${docId}" contains ${value}; vectors must be finite.`,
+            {
+              input: docId,
+            },
+          );
+        }
+      }
+    });
+  }
+}
+
+function validateOpenOptions(options: SqliteStoreOptions): void {
+  const { embedder, busyTimeoutMs } = options;
+  if (busyTimeoutMs !== undefined && (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)) {
+    throw kbError('INVALID_OPTION', `busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`, {
+      input: 'busyTimeoutMs',
+    });
+  }
+  if (embedder === undefined) return;
+  if (typeof embedder.id !== 'string' || embedder.id.trim() === '') {
+    throw kbError(
+      'INVALID_OPTION',
+      `embedder.id must be a non-empty string, got ${JSON.stringify(embedder.id)}.`,
+      {
+        input: 'embedder.id',
+      },
+    );
+  }
+  if (!Number.isInteger(embedder.dimensions) || embedder.dimensions < 0) {
+    throw kbError(
+      'INVALID_OPTION',
+      `embedder.dimensions must be a non-negative integer, got ${embedder.dimensions}.`,
+      {
+        input: 'embedder.dimensions',
+      },
+    );
+  }
+  if ((embedder.dimensions === 0) !== (embedder.id === NO_EMBEDDER_ID)) {
+    throw kbError(
+      'INVALID_OPTION',
+      `embedder ${JSON.stringify(embedder)}: use { id: 'none', dimensions: 0 } for a BM25-only store, and a positive dimension for any other embedder.`,
+      { input: 'embedder' },
+    );
+  }
+}
+
+function ensureSchema(db: Database.Database, dbPath: string, readonly: boolean): void {
+  const tables = new Set(
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+  );
+  if (tables.size === 0) {
+    if (readonly) throw notAStore(dbPath, 'it is empty');
+    // Another process may create the schema at the same moment: the immediate transaction re-checks under lock.
+    db.transaction(() => {
+      const count = db
+        .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        .pluck()
+        .get() as number;
+      if (count === 0) createSchema(db);
+    }).immediate();
+    return;
+  }
+  if (!tables.has('settings')) throw notAStore(dbPath, 'it has no settings table');
+  const version = Number(
+    db.prepare("SELECT value FROM settings WHERE key = 'schema_version'").pluck().get() ?? Number.NaN,
+  );
+  if (!Number.isInteger(version)) throw notAStore(dbPath, 'it records no schema version');
+  if (version > SCHEMA_VERSION) {
+    throw kbError(
+      'STORE_CORRUPT',
+      `The store ${dbPath} has schema version ${version}, newer than this localkb understands (${SCHEMA_VERSION}); upgrade localkb.`,
+      { input: dbPath },
+    );
+  }
+  if (version < SCHEMA_VERSION) {
+    if (readonly) {
+      throw kbError(
+        'STORE_CORRUPT',
+        `The store ${dbPath} has schema version ${version} and needs migrating to ${SCHEMA_VERSION}; open it writable once.`,
+        { input: dbPath },
+      );
+    }
+    db.transaction(() => migrate(db, version)).immediate();
+  }
+  const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+  const missing = CORE_TABLES.filter((table) => !present.has(table));
+  if (missing.length > 0) throw notAStore(dbPath, `tables ${missing.join(', ')} are missing`);
+}
+
+function createSchema(db: Database.Database): void {
+  db.exec(`CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  migrate(db, 0);
+  const insert = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?)');
+  insert.run('store_id', randomUUID());
+  insert.run('distance', 'cosine');
+  insert.run('vector_generation', 0);
+  insert.run('vector_changes_floor', 0);
+  insert.run('created_at', new Date().toISOString());
+}
+
+function migrate(db: Database.Database, fromVersion: number): void {
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)',
+  );
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= fromVersion) continue;
+    db.exec(migration.sql);
+    record.run(migration.version, migration.description, new Date().toISOString());
+  }
+  db.prepare(
+    "INSERT INTO settings (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  ).run(SCHEMA_VERSION);
+}
+
+function checkEmbedder(
+  db: Database.Database,
+  dbPath: string,
+  requested: EmbedderIdentity | undefined,
+  readonly: boolean,
+): void {
+  if (!requested) return;
+  const storedId = db.prepare("SELECT value FROM settings WHERE key = 'embedder_id'").pluck().get() as
+    | string
+    | undefined;
+  const storedDimensions = db.prepare("SELECT value FROM settings WHERE key = 'dimensions'").pluck().get() as
+    | number
+    | undefined;
+  if (storedId === undefined || storedDimensions === undefined) {
+    if (readonly) return;
+    db.transaction(() => {
+      const upsert = db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      );
+      upsert.run('embedder_id', requested.id);
+      upsert.run('dimensions', requested.dimensions);
+    }).immediate();
+    return;
+  }
+  const stored = `"${storedId}" (${storedDimensions} dimensions)`;
+  const asked = `"${requested.id}" (${requested.dimensions} dimensions)`;
+  const fix = `Use a new --db for the new embedder, or open this store with "${storedId}" again.`;
+  if (storedId !== requested.id) {
+    throw kbError(
+      'EMBEDDER_MISMATCH',
+      `The store ${dbPath} was built with embedder ${stored} but was opened with ${asked}. ${fix}`,
+      {
+        input: dbPath,
+        details: {
+          storedEmbedder: storedId,
+          storedDimensions,
+          requestedEmbedder: requested.id,
+          requestedDimensions: requested.dimensions,
+        },
+      },
+    );
+  }
+  if (Number(storedDimensions) !== requested.dimensions) {
+    throw kbError(
+      'DIMENSION_MISMATCH',
+      `The store ${dbPath} holds ${stored} vectors but was opened expecting ${asked}. ${fix}`,
+      {
+        input: dbPath,
+        details: {
+          storedEmbedder: storedId,
+          storedDimensions,
+          requestedEmbedder: requested.id,
+          requestedDimensions: requested.dimensions,
+        },
+      },
+    );
+  }
+}
+
+function recordChunker(
+  db: Database.Database,
+  chunker: Record<string, unknown> | undefined,
+  readonly: boolean,
+): boolean {
+  if (chunker === undefined) return false;
+  const json = JSON.stringify(chunker);
+  const stored = db.prepare("SELECT value FROM settings WHERE key = 'chunker'").pluck().get() as
+    | string
+    | undefined;
+  if (stored === json) return false;
+  if (!readonly) {
+    db.prepare(
+      "INSERT INTO settings (key, value) VALUES ('chunker', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    ).run(json);
+  }
+  return stored !== undefined;
+}
+
+function validateDocument(doc: SourceDocument): void {
+  if (!doc || typeof doc.id !== 'string' || doc.id === '') {
+    throw kbError('INVALID_OPTION', 'A document needs a non-empty string id.', { input: String(doc?.id) });
+  }
+  for (const field of ['uri', 'format', 'text', 'contentHash'] as const) {
+    if (typeof doc[field] !== 'string') {
+      throw kbError('INVALID_OPTION', `Document "${doc.id}" has no ${field} string.`, { input: doc.id });
+    }
+  }
+}
+
+function validateChunks(docId: string, chunks: Chunk[]): void {
+  if (!Array.isArray(chunks)) {
+    throw kbError('INVALID_OPTION', `The chunks of document "${docId}" must be an array.`, { input: docId });
+  }
+  const indexes = new Set<number>();
+  for (const chunk of chunks) {
+    if (!Number.isInteger(chunk.index) || chunk.index < 0 || indexes.has(chunk.index)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `Chunk index ${chunk.index} of document "${docId}" is not a unique non-negative integer.`,
+        { input: docId },
+      );
+    }
+    if (typeof chunk.text !== 'string') {
+      throw kbError('INVALID_OPTION', `Chunk ${chunk.index} of document "${docId}" has no text.`, {
+        input: docId,
+      });
+    }
+    indexes.add(chunk.index);
+  }
+  const roles = new Map(chunks.map((chunk) => [chunk.index, chunk.role]));
+  for (const chunk of chunks) {
+    if (chunk.parentIndex === undefined) continue;
+    if (roles.get(chunk.parentIndex) !== 'parent') {
+      throw kbError(
+        'INVALID_OPTION',
+        `Chunk ${chunk.index} of document "${docId}" names parent ${chunk.parentIndex}, which is not a parent chunk of that document.`,
+        { input: docId },
+      );
+    }
+  }
+}
+
+function documentParams(doc: SourceDocument) {
+  const { title, sizeBytes, modifiedAt } = doc.metadata ?? {};
+  return {
+    docId: doc.id,
+    uri: doc.uri,
+    format: doc.format,
+    contentHash: doc.contentHash,
+    metadata: JSON.stringify(doc.metadata ?? {}),
+    title: typeof title === 'string' ? title : null,
+    size: typeof sizeBytes === 'number' ? sizeBytes : null,
+    modifiedAt: typeof modifiedAt === 'string' ? modifiedAt : null,
+    ingestedAt: new Date().toISOString(),
+    text: doc.text,
+    pages: doc.pages ? JSON.stringify(doc.pages) : null,
+  };
+}
+
+function toStoredDocument(row: DocumentRow): StoredDocument {
+  return {
+    rowId: row.id,
+    id: row.doc_id,
+    uri: row.uri,
+    format: row.format,
+    contentHash: row.content_hash,
+    metadata: JSON.parse(row.metadata) as Metadata,
+    ...(row.title !== null ? { title: row.title } : {}),
+    ...(row.size !== null ? { sizeBytes: row.size } : {}),
+    ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
+    ingestedAt: row.ingested_at,
+    ...(row.pages !== null ? { pages: JSON.parse(row.pages) as PageSpan[] } : {}),
+    ...(typeof row.text === 'string' ? { text: row.text } : {}),
+  };
+}
+
+function toStoredChunk(row: ChunkRow): StoredChunk {
+  return {
+    id: row.id,
+    documentRowId: row.document_id,
+    documentId: row.doc_id,
+    uri: row.uri,
+    ...(row.title !== null ? { title: row.title } : {}),
+    format: row.format,
+    index: row.chunk_index,
+    text: row.text,
+    start: row.start_offset,
+    end: row.end_offset,
+    ...(row.page !== null ? { page: row.page } : {}),
+    ...(row.heading_path !== null ? { headingPath: JSON.parse(row.heading_path) as string[] } : {}),
+    tokenCount: row.token_count,
+    role: row.role,
+    ...(row.parent_chunk_id !== null ? { parentChunkId: row.parent_chunk_id } : {}),
+    metadata: JSON.parse(row.metadata) as Metadata,
+    textHash: row.text_hash,
+  };
+}
+
+function notAStore(dbPath: string, why: string) {
+  return kbError(
+    'STORE_CORRUPT',
+    `${dbPath} is not a localkb store (${why}); point --db at a localkb store or at a new file.`,
+    { input: dbPath },
+  );
+}
+
+/** SQLite's "not a database" and corruption errors become STORE_CORRUPT; our own errors pass through. */
+function asStoreError(error: unknown, dbPath: string): unknown {
+  if (isLocalKbError(error)) return error;
+  const code = (error as { code?: string }).code ?? '';
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return kbError(
+      'STORE_CORRUPT',
+      `${dbPath} is not a readable SQLite database (${(error as Error).message}); restore it from a backup or use a new --db.`,
+      { input: dbPath, cause: error },
+    );
+  }
+  if (code.startsWith('SQLITE_CANTOPEN')) {
+    return kbError(
+      'FILE_NOT_FOUND',
+      `Cannot open the store ${dbPath} (${(error as Error).message}); check the path.`,
+      {
+        input: dbPath,
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import {
+  CohereEmbedder,
+  createEmbedder,
+  DEFAULT_TRANSFORMERS_MODEL,
+  defaultModelCacheDirs,
+  findCachedModelFolder,
+  type TitanDimensions,
+  TitanEmbedder,
+  TransformersEmbedder,
+  UniversalSentenceEncoderEmbedder,
+} from '../embed/index.js';
+import { kbError } from '../errors.js';
+import type { Embedder } from '../types.js';
+
+export type EmbedderChoice = Embedder | 'minilm' | 'use' | 'none' | 'auto';
+
+export interface EmbedderChoiceOptions {
+  modelPath?: string;
+  offline?: boolean;
+}
+
+/**
+ * The embedder for a knowledge base. An existing store names its own embedder (its recorded id), so reopening
+ * needs no flags; 'auto' on a new store takes MiniLM when its weights are on this machine, else the bundled USE.
+ */
+export function resolveEmbedder(
+  choice: EmbedderChoice,
+  storedId: string | undefined,
+  options: EmbedderChoiceOptions = {},
+): Embedder | undefined {
+  if (typeof choice === 'object') return choice;
+  const local = {
+    ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+    ...(options.offline !== undefined ? { offline: options.offline } : {}),
+  };
+  if (choice === 'none') return undefined;
+  if (choice === 'minilm' || choice === 'use') return createEmbedder(choice, local);
+  if (storedId === 'none') return undefined;
+  if (storedId) return embedderFromId(storedId, local);
+  return miniLmAvailable(options.modelPath) ? createEmbedder('minilm', local) : createEmbedder('use');
+}
+
+/** Rebuilds an embedder from the id a store recorded (see each embedder's `id`). */
+export function embedderFromId(id: string, options: EmbedderChoiceOptions = {}): Embedder {
+  if (id === new UniversalSentenceEncoderEmbedder().id) return createEmbedder('use');
+  const transformers = /^transformers:(.+):(q8|fp32)$/.exec(id);
+  if (transformers) {
+    return new TransformersEmbedder({
+      model: transformers[1] as string,
+      dtype: transformers[2] as 'q8' | 'fp32',
+      ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+      ...(options.offline !== undefined ? { offline: options.offline } : {}),
+    });
+  }
+  const bedrock = /^bedrock:(.+):(\d+)(:raw)?$/.exec(id);
+  if (bedrock) {
+    const modelId = bedrock[1] as string;
+    if (modelId.startsWith('cohere.')) return new CohereEmbedder({ modelId });
+    if (modelId.startsWith('amazon.titan-embed')) {
+      return new TitanEmbedder({
+        modelId,
+        ...(modelId.includes('v2') ? { dimensions: Number(bedrock[2]) as TitanDimensions } : {}),
+        normalize: bedrock[3] === undefined,
+      });
+    }
+  }
+  throw kbError(
+    'UNKNOWN_MODEL',
+    `The store was built with embedder "${id}", which localkb cannot recreate by itself; pass that embedder object to LocalKnowledgeBase.open.`,
+    { input: id },
+  );
+}
+
+function miniLmAvailable(modelPath: string | undefined): boolean {
+  const folder = modelPath ?? process.env.LOCALKB_MODEL_PATH;
+  if (folder) return existsSync(folder);
+  const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx'];
+  return findCachedModelFolder(DEFAULT_TRANSFORMERS_MODEL, defaultModelCacheDirs(), files) !== undefined;
+}

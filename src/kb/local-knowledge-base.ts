@@ -1,0 +1,370 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { isLocalKbError, kbError } from '../errors.js';
+import { HnswIndex } from '../index/hnsw-index.js';
+import { SqliteStore } from '../index/sqlite-store.js';
+import {
+  type ChunkOptions,
+  chunkDocument,
+  DEFAULT_CHUNK_OPTIONS,
+  documentFromInput,
+  loadPaths,
+} from '../ingest/index.js';
+import type {
+  DocumentInput,
+  Embedder,
+  Metadata,
+  RetrievalResult,
+  SourceDocument,
+  TokenCounter,
+} from '../types.js';
+import { type EmbedderChoice, resolveEmbedder } from './embedder-choice.js';
+import {
+  type HybridOptions,
+  LocalRetriever,
+  type LocalRetrieverOptions,
+  type RetrieveOverrides,
+} from './local-retriever.js';
+import { RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
+import type {
+  Answer,
+  AnswerStreamEvent,
+  IngestOptions,
+  IngestSummary,
+  KnowledgeBase,
+  KnowledgeBaseStats,
+  RetrieveAndGenerateOptions,
+  RetrieveOptions,
+} from './types.js';
+
+export interface LocalKnowledgeBaseOptions {
+  /**
+   * The embedder, or a name: 'minilm' (transformers.js MiniLM), 'use' (offline Universal Sentence Encoder),
+   * 'none' (BM25-only store), 'auto' (the store's own embedder when it has one, else MiniLM when its weights are
+   * present locally, else USE). Default 'auto'.
+   */
+  embedder?: EmbedderChoice;
+  /** Folder of a transformers.js model, for 'minilm'. */
+  modelPath?: string;
+  /** Never touch the network when loading models. */
+  offline?: boolean;
+  chunking?: Partial<ChunkOptions>;
+  hnsw?: { M?: number; efConstruction?: number; efSearch?: number };
+  retrieval?: LocalRetrieverOptions;
+  generation?: RagAnswererOptions;
+  /** Chunks embedded per embedder call across documents (the embedder batches further inside). */
+  embedBatchSize?: number;
+}
+
+/** The knowledge base on this machine: SQLite is the source of truth, an HNSW file beside it is the vector cache. */
+export class LocalKnowledgeBase implements KnowledgeBase {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly store: SqliteStore,
+    private readonly index: HnswIndex | undefined,
+    readonly embedder: Embedder | undefined,
+    private readonly chunking: ChunkOptions,
+    private readonly retriever: LocalRetriever,
+    private readonly answerer: RagAnswerer,
+    private readonly embedBatchSize: number,
+  ) {}
+
+  static async open(dbPath: string, options: LocalKnowledgeBaseOptions = {}): Promise<LocalKnowledgeBase> {
+    const resolved = path.resolve(dbPath);
+    const stored = existsSync(resolved) ? SqliteStore.readSettings(resolved) : undefined;
+    const embedder = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
+      ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+      ...(options.offline !== undefined ? { offline: options.offline } : {}),
+    });
+    if (embedder) await embedder.init();
+    const store = SqliteStore.open(resolved, {
+      embedder: embedder
+        ? { id: embedder.id, dimensions: embedder.dimensions }
+        : { id: 'none', dimensions: 0 },
+    });
+    try {
+      // A BM25-only store has no model limit; its chunks are measured in words.
+      const maxTokens = embedder ? embedder.maxInputTokens : 8192;
+      // Chunker settings live with the store like its embedder: reopening without options keeps them.
+      const chunking: ChunkOptions = {
+        ...DEFAULT_CHUNK_OPTIONS,
+        ...(JSON.parse(store.getSetting(CHUNKER_SETTING) ?? '{}') as Partial<ChunkOptions>),
+        ...options.chunking,
+        maxTokens,
+      };
+      const index = embedder
+        ? await HnswIndex.open(store, `${resolved}.hnsw`, options.hnsw ?? {})
+        : undefined;
+      const tunedHybrid = store.getSetting(HYBRID_SETTING);
+      const retriever = new LocalRetriever(store, index, embedder, {
+        ...(tunedHybrid ? { hybrid: JSON.parse(tunedHybrid) as HybridOptions } : {}),
+        ...options.retrieval,
+      });
+      const answerer = new RagAnswerer(options.generation);
+      return new LocalKnowledgeBase(
+        resolved,
+        store,
+        index,
+        embedder,
+        chunking,
+        retriever,
+        answerer,
+        options.embedBatchSize ?? 64,
+      );
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
+    this.assertOpen();
+    const started = Date.now();
+    const summary: IngestSummary = {
+      filesSeen: 0,
+      documentsAdded: 0,
+      documentsUpdated: 0,
+      documentsUnchanged: 0,
+      documentsDeleted: 0,
+      chunksEmbedded: 0,
+      skipped: [],
+      durationMs: 0,
+    };
+    const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
+    const chunkerSettings = JSON.stringify(this.chunking);
+    // New chunker settings invalidate every stored chunking, even of unchanged files.
+    const rechunkAll = this.store.getSetting(CHUNKER_SETTING) !== chunkerSettings;
+    const seen = new Set<string>();
+    const pending: PendingDocument[] = [];
+    let pendingChunks = 0;
+
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      await this.embedAndStore(pending, summary, options.signal);
+      pending.length = 0;
+      pendingChunks = 0;
+      options.onProgress?.({
+        files: summary.filesSeen,
+        chunks: summary.chunksEmbedded,
+        chunksPerSecond: summary.chunksEmbedded / Math.max((Date.now() - started) / 1000, 0.001),
+      });
+    };
+
+    for await (const document of this.documentsOf(input, options, summary)) {
+      if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');
+      seen.add(document.id);
+      const existing = this.store.getDocument(document.id);
+      if (
+        !rechunkAll &&
+        existing &&
+        existing.contentHash === document.contentHash &&
+        sameMetadata(existing.metadata, document.metadata)
+      ) {
+        summary.documentsUnchanged++;
+        continue;
+      }
+      const chunks = chunkDocument(document, counter, this.chunking);
+      if (chunks.length === 0) {
+        summary.skipped.push({ path: document.uri, code: 'EMPTY_DOCUMENT', reason: 'no text to index' });
+        continue;
+      }
+      pending.push({ document, chunks, isUpdate: existing !== undefined });
+      pendingChunks += chunks.length;
+      if (pendingChunks >= this.embedBatchSize) await flush();
+    }
+    await flush();
+
+    if (options.prune && typeof input[0] === 'string') {
+      summary.documentsDeleted += this.pruneMissing(input as string[], seen);
+    }
+    this.store.setSetting(CHUNKER_SETTING, chunkerSettings);
+    this.index?.save();
+    summary.durationMs = Date.now() - started;
+    return summary;
+  }
+
+  private async *documentsOf(
+    input: string[] | DocumentInput[],
+    options: IngestOptions,
+    summary: IngestSummary,
+  ): AsyncIterable<SourceDocument> {
+    if (input.length === 0) return;
+    if (typeof input[0] !== 'string') {
+      for (const item of input as DocumentInput[]) {
+        summary.filesSeen++;
+        try {
+          const document = documentFromInput(item);
+          if (options.metadata) document.metadata = { ...options.metadata, ...document.metadata };
+          yield document;
+        } catch (error) {
+          if (!isLocalKbError(error)) throw error;
+          summary.skipped.push({ path: item.id, code: error.code, reason: error.message });
+        }
+      }
+      return;
+    }
+    const loadOptions = {
+      ...(options.include ? { include: options.include } : {}),
+      ...(options.exclude ? { exclude: options.exclude } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    };
+    for await (const outcome of loadPaths(input as string[], loadOptions)) {
+      summary.filesSeen++;
+      options.onProgress?.({
+        files: summary.filesSeen,
+        chunks: summary.chunksEmbedded,
+        chunksPerSecond: summary.chunksEmbedded / Math.max(summary.durationMs / 1000, 0.001),
+        current: outcome.ok ? outcome.document.id : outcome.path,
+      });
+      if (outcome.ok) yield outcome.document;
+      else
+        summary.skipped.push({ path: outcome.path, code: outcome.error.code, reason: outcome.error.message });
+    }
+  }
+
+  /** Embeds the chunks of several documents in one call, then writes each document in its own transaction. */
+  private async embedAndStore(pending: PendingDocument[], summary: IngestSummary, signal?: AbortSignal) {
+    const texts: string[] = [];
+    for (const item of pending)
+      for (const chunk of item.chunks) if (chunk.role !== 'parent') texts.push(chunk.text);
+    const vectors =
+      this.embedder && texts.length > 0
+        ? await this.embedder.embedDocuments(texts, signal ? { signal } : {})
+        : [];
+    let next = 0;
+    for (const item of pending) {
+      const itemVectors = item.chunks.map((chunk) =>
+        chunk.role === 'parent' || !this.embedder ? null : (vectors[next++] ?? null),
+      );
+      const { addedChunkIds, removedChunkIds } = this.store.upsertDocument(
+        item.document,
+        item.chunks,
+        itemVectors,
+      );
+      if (this.index) {
+        this.index.remove(removedChunkIds);
+        const ids: number[] = [];
+        const vecs: Float32Array[] = [];
+        addedChunkIds.forEach((id, i) => {
+          const vector = itemVectors[i];
+          if (vector) {
+            ids.push(id);
+            vecs.push(vector);
+          }
+        });
+        this.index.add(ids, vecs);
+      }
+      summary.chunksEmbedded += itemVectors.filter((v) => v !== null).length;
+      if (item.isUpdate) summary.documentsUpdated++;
+      else summary.documentsAdded++;
+    }
+  }
+
+  private pruneMissing(roots: string[], seen: Set<string>): number {
+    const rootUris = roots.map((root) => pathToUriPrefix(path.resolve(root)));
+    let deleted = 0;
+    for (const document of this.store.listDocuments()) {
+      if (seen.has(document.id)) continue;
+      if (!rootUris.some((prefix) => document.uri.startsWith(prefix))) continue;
+      this.deleteStored(document.id);
+      deleted++;
+    }
+    return deleted;
+  }
+
+  private deleteStored(documentId: string): boolean {
+    const removed = this.store.deleteDocument(documentId);
+    if (removed === undefined) return false;
+    this.index?.remove(removed);
+    return true;
+  }
+
+  /** Top-k chunks; beyond the KnowledgeBase options, a reranker, MMR or a fusion setting for this query. */
+  async retrieve(
+    query: string,
+    options: RetrieveOptions & RetrieveOverrides = {},
+  ): Promise<RetrievalResult[]> {
+    this.assertOpen();
+    return this.retriever.retrieve(query, options);
+  }
+
+  async retrieveAndGenerate(question: string, options: RetrieveAndGenerateOptions = {}): Promise<Answer> {
+    this.assertOpen();
+    return this.answerer.answer(question, options, (q, o) => this.retrieve(q, o));
+  }
+
+  async *retrieveAndGenerateStream(
+    question: string,
+    options: RetrieveAndGenerateOptions = {},
+  ): AsyncIterable<AnswerStreamEvent> {
+    this.assertOpen();
+    yield* this.answerer.answerStream(question, options, (q, o) => this.retrieve(q, o));
+  }
+
+  /**
+   * Makes a fusion setting the store's default for hybrid queries (kept in SQLite, so every later open uses it);
+   * `localkb eval --tune` records the weights it picked on a training split this way.
+   */
+  setHybridDefaults(hybrid: HybridOptions): void {
+    this.assertOpen();
+    this.store.setSetting(HYBRID_SETTING, JSON.stringify(hybrid));
+    this.retriever.setHybridDefaults(hybrid);
+  }
+
+  async delete(documentId: string): Promise<boolean> {
+    this.assertOpen();
+    const deleted = this.deleteStored(documentId);
+    if (deleted) this.index?.save();
+    return deleted;
+  }
+
+  async stats(): Promise<KnowledgeBaseStats> {
+    this.assertOpen();
+    const stats = this.store.stats();
+    return { ...stats, indexedVectors: this.index?.size ?? 0, path: this.path };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.index?.close();
+    this.store.close();
+    await this.embedder?.close?.();
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw kbError('STORE_CLOSED', `The knowledge base ${this.path} is closed; open it again.`);
+  }
+}
+
+const HYBRID_SETTING = 'retrieval.hybrid';
+/** The chunker settings of the last ingest (the store's own `chunker` key records every open's). */
+const CHUNKER_SETTING = 'kb.chunker';
+
+interface PendingDocument {
+  document: SourceDocument;
+  chunks: ReturnType<typeof chunkDocument>;
+  isUpdate: boolean;
+}
+
+/** BM25-only stores have no model tokenizer; words are a fair stand-in for chunk sizes. */
+const wordCounter: TokenCounter = {
+  count: (text: string) => text.split(/\s+/).filter(Boolean).length,
+};
+
+function sameMetadata(a: Metadata, b: Metadata): boolean {
+  const strip = ({ modifiedAt: _m, ...rest }: Metadata) => JSON.stringify(sortKeys(rest));
+  return strip(a) === strip(b);
+}
+
+function sortKeys(value: Metadata): Metadata {
+  return Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+}
+
+function pathToUriPrefix(absolute: string): string {
+  const uri = new URL(`file://${absolute}`).href;
+  return uri.endsWith('/') ? uri : `${uri}/`;
+}

@@ -1,0 +1,315 @@
+/**
+ * bedrock-agent-runtime over any KnowledgeBase: Retrieve, RetrieveAndGenerate, RetrieveAndGenerateStream and
+ * Rerank. One implementation, used by `startKnowledgeBaseServer` (localkb serve) and by the Bedrock emulator.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { isLocalKbError } from '../../errors.js';
+import type { AnswerStreamEvent, KnowledgeBase, RetrieveAndGenerateOptions } from '../../kb/types.js';
+import type { Reranker } from '../../retrieve/rerank.js';
+import type { RetrievalResult } from '../../types.js';
+import { AwsServiceError } from '../wire/aws-errors.js';
+import { encodeEvent, encodeException } from '../wire/event-stream.js';
+import type { WireRequest } from '../wire/http-server.js';
+import {
+  type CallSubject,
+  sendEventStreamFrames,
+  sendJson,
+  type WireOperation,
+  type WireOperationCall,
+  type WireRoute,
+} from '../wire/operation.js';
+import { awsErrorOf } from './aws-error-of.js';
+import {
+  type GenerateRequest,
+  isObject,
+  parseJsonBody,
+  readGenerateRequest,
+  readRerankRequest,
+  readRetrieveRequest,
+  type RetrievalRequest,
+} from './request-body.js';
+import { toWireCitation, toWireRetrievalResult } from './wire-shapes.js';
+
+export const SESSION_ID_HEADER = 'x-amzn-bedrock-knowledge-base-session-id';
+
+/** A knowledge base as the agent-runtime operations see it. */
+export interface ServedKnowledgeBase {
+  knowledgeBase: KnowledgeBase;
+  /**
+   * Rewrites each result before it is written, e.g. the emulator turns the local file URIs of an S3 data
+   * source back into s3:// URIs.
+   */
+  present?(result: RetrievalResult): RetrievalResult;
+}
+
+export interface AgentRuntimeBackend {
+  /** The knowledge base behind an id; throws an AwsServiceError (ResourceNotFoundException) when there is none. */
+  knowledgeBase(knowledgeBaseId: string): ServedKnowledgeBase;
+  /** The reranker for a rerank model ARN; throws an AwsServiceError when the model cannot rerank here. */
+  reranker(modelArn: string): Reranker;
+  /**
+   * The model id handed to the knowledge base's generator for a request's modelArn; undefined leaves the
+   * generator's own model. Default: the modelArn as sent.
+   */
+  generationModel?(modelArn: string): string | undefined;
+  /** Most results one Retrieve response carries; the rest follow through nextToken. Default: all of them. */
+  retrievePageSize?: number;
+}
+
+/** The agent-runtime routes over `backend`, ready for WireRouter.add. */
+export function agentRuntimeRoutes(backend: AgentRuntimeBackend): WireRoute[] {
+  return [
+    ['POST', '/knowledgebases/{knowledgeBaseId}/retrieve', 'Retrieve', retrieveOperation(backend)],
+    ['POST', '/retrieveAndGenerate', 'RetrieveAndGenerate', generateOperation(backend)],
+    ['POST', '/retrieveAndGenerateStream', 'RetrieveAndGenerateStream', generateStreamOperation(backend)],
+    ['POST', '/rerank', 'Rerank', rerankOperation(backend)],
+  ];
+}
+
+function retrieveOperation(backend: AgentRuntimeBackend): WireOperation {
+  return {
+    streaming: false,
+    subject: (_request, params) => ({
+      ids: [params.knowledgeBaseId ?? ''],
+      ...(params.knowledgeBaseId === undefined ? {} : { knowledgeBaseId: params.knowledgeBaseId }),
+    }),
+    async run(call) {
+      const knowledgeBaseId = call.params.knowledgeBaseId ?? '';
+      const body = parseJsonBody(call.request.body);
+      const request = readRetrieveRequest(body, knowledgeBaseId);
+      const served = backend.knowledgeBase(knowledgeBaseId);
+      const fingerprint = requestFingerprint(body);
+      const offset = request.nextToken === undefined ? 0 : readPageToken(request.nextToken, fingerprint);
+
+      let results = await retrieveResults(served, request.text, request);
+      if (request.reranking) results = await rerankResults(backend, request.text, results, request);
+      const pageSize = backend.retrievePageSize ?? results.length;
+      const page = results.slice(offset, offset + Math.max(pageSize, 1));
+      const nextOffset = offset + page.length;
+      sendJson(call, 200, {
+        retrievalResults: page.map((result) => toWireRetrievalResult(present(served, result))),
+        ...(nextOffset < results.length ? { nextToken: pageToken(nextOffset, fingerprint) } : {}),
+      });
+    },
+  };
+}
+
+async function retrieveResults(
+  served: ServedKnowledgeBase,
+  text: string,
+  request: RetrievalRequest,
+): Promise<RetrievalResult[]> {
+  try {
+    return await served.knowledgeBase.retrieve(text, retrieveOptions(request));
+  } catch (error) {
+    // A managed knowledge base with nothing ingested answers with no results, not an error.
+    if (isLocalKbError(error, 'EMPTY_STORE')) return [];
+    throw awsErrorOf(error);
+  }
+}
+
+function retrieveOptions(request: RetrievalRequest) {
+  return {
+    k: request.k,
+    ...(request.filter ? { filter: request.filter } : {}),
+    ...(request.searchType ? { searchType: request.searchType } : {}),
+  };
+}
+
+/** Bedrock reranks the retrieved results and keeps numberOfRerankedResults, scored by the reranker. */
+async function rerankResults(
+  backend: AgentRuntimeBackend,
+  text: string,
+  results: RetrievalResult[],
+  request: RetrievalRequest,
+): Promise<RetrievalResult[]> {
+  if (results.length === 0 || !request.reranking) return results;
+  const reranker = backend.reranker(request.reranking.modelArn);
+  try {
+    const reranked = await reranker.rerank(
+      text,
+      results.map((result, index) => ({ id: String(index), text: result.content.text })),
+      { topN: Math.min(request.reranking.numberOfRerankedResults ?? results.length, results.length) },
+    );
+    return reranked.map((item) => ({ ...results[item.index]!, score: item.score }));
+  } catch (error) {
+    throw awsErrorOf(error);
+  }
+}
+
+function present(served: ServedKnowledgeBase, result: RetrievalResult): RetrievalResult {
+  return served.present ? served.present(result) : result;
+}
+
+/** Ties a nextToken to the request it continues, so a token cannot page through another query. */
+function requestFingerprint(body: Record<string, unknown>): string {
+  const { nextToken: _ignored, ...rest } = body;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+function pageToken(offset: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ offset, fingerprint })).toString('base64url');
+}
+
+function readPageToken(token: string, fingerprint: string): number {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      isObject(parsed) &&
+      parsed.fingerprint === fingerprint &&
+      typeof parsed.offset === 'number' &&
+      Number.isInteger(parsed.offset) &&
+      parsed.offset >= 0
+    ) {
+      return parsed.offset;
+    }
+  } catch {
+    // reported below
+  }
+  throw new AwsServiceError(
+    'ValidationException',
+    'The nextToken is invalid: it must come from the previous response to the same request.',
+  );
+}
+
+function generateSubject(request: WireRequest): CallSubject {
+  try {
+    const body = JSON.parse(request.body.toString('utf8'));
+    const configuration = body?.retrieveAndGenerateConfiguration?.knowledgeBaseConfiguration;
+    const ids = [configuration?.knowledgeBaseId, configuration?.modelArn].filter(
+      (id): id is string => typeof id === 'string',
+    );
+    return {
+      ids,
+      ...(typeof configuration?.knowledgeBaseId === 'string' ? { knowledgeBaseId: configuration.knowledgeBaseId } : {}),
+      ...(typeof configuration?.modelArn === 'string' ? { modelId: configuration.modelArn } : {}),
+    };
+  } catch {
+    return { ids: [] };
+  }
+}
+
+interface PreparedGeneration {
+  served: ServedKnowledgeBase;
+  request: GenerateRequest;
+  sessionId: string;
+  options: RetrieveAndGenerateOptions;
+}
+
+function prepareGeneration(backend: AgentRuntimeBackend, call: WireOperationCall): PreparedGeneration {
+  const request = readGenerateRequest(parseJsonBody(call.request.body));
+  const served = backend.knowledgeBase(request.knowledgeBaseId);
+  // The session id is fixed before anything runs: a stream sends it in a header ahead of the first event.
+  const sessionId = request.sessionId ?? randomUUID();
+  const modelId = backend.generationModel ? backend.generationModel(request.modelArn) : request.modelArn;
+  const options: RetrieveAndGenerateOptions = {
+    ...retrieveOptions(request.retrieval),
+    sessionId,
+    ...(modelId === undefined ? {} : { modelId }),
+    ...(request.promptTemplate === undefined ? {} : { promptTemplate: request.promptTemplate }),
+    ...(request.inferenceConfig ? { inferenceConfig: request.inferenceConfig } : {}),
+    ...(request.guardrail ? { guardrail: request.guardrail } : {}),
+  };
+  return { served, request, sessionId, options };
+}
+
+function generateOperation(backend: AgentRuntimeBackend): WireOperation {
+  return {
+    streaming: false,
+    subject: generateSubject,
+    async run(call) {
+      const { served, request, sessionId, options } = prepareGeneration(backend, call);
+      let answer: Awaited<ReturnType<KnowledgeBase['retrieveAndGenerate']>>;
+      try {
+        answer = await served.knowledgeBase.retrieveAndGenerate(request.text, options);
+      } catch (error) {
+        throw awsErrorOf(error);
+      }
+      const presentCitation = (citation: (typeof answer.citations)[number]) =>
+        toWireCitation({ ...citation, references: citation.references.map((r) => present(served, r)) });
+      sendJson(call, 200, {
+        sessionId,
+        output: { text: answer.text },
+        citations: answer.citations.map(presentCitation),
+        ...(request.guardrail ? { guardrailAction: answer.guardrailAction ?? 'NONE' } : {}),
+      });
+    },
+  };
+}
+
+function generateStreamOperation(backend: AgentRuntimeBackend): WireOperation {
+  return {
+    streaming: true,
+    subject: generateSubject,
+    async run(call) {
+      const { served, request, sessionId, options } = prepareGeneration(backend, call);
+      let events: AsyncIterable<AnswerStreamEvent>;
+      try {
+        events = served.knowledgeBase.retrieveAndGenerateStream(request.text, options);
+      } catch (error) {
+        throw awsErrorOf(error);
+      }
+      async function* frames(): AsyncGenerator<Buffer> {
+        try {
+          for await (const event of events) {
+            if (event.type === 'text') {
+              if (event.text !== '') yield encodeEvent('output', { text: event.text });
+            } else if (event.type === 'citation') {
+              const wire = toWireCitation({
+                ...event.citation,
+                references: event.citation.references.map((r) => present(served, r)),
+              });
+              // `citation` is the deprecated member SDKs still read; the flattened fields are its successor.
+              yield encodeEvent('citation', { citation: wire, ...wire });
+            } else if (request.guardrail) {
+              yield encodeEvent('guardrail', { action: event.answer.guardrailAction ?? 'NONE' });
+            }
+          }
+        } catch (error) {
+          throw awsErrorOf(error);
+        }
+      }
+      await sendEventStreamFrames(call, { [SESSION_ID_HEADER]: sessionId }, frames(), (error) => {
+        const aws = awsErrorOf(error);
+        return encodeException(aws.errorType, { message: aws.message });
+      });
+    },
+  };
+}
+
+function rerankOperation(backend: AgentRuntimeBackend): WireOperation {
+  return {
+    streaming: false,
+    subject: (request) => {
+      try {
+        const modelArn =
+          JSON.parse(request.body.toString('utf8'))?.rerankingConfiguration?.bedrockRerankingConfiguration
+            ?.modelConfiguration?.modelArn;
+        return typeof modelArn === 'string' ? { ids: [modelArn], modelId: modelArn } : { ids: [] };
+      } catch {
+        return { ids: [] };
+      }
+    },
+    async run(call) {
+      const request = readRerankRequest(parseJsonBody(call.request.body));
+      if (request.nextToken !== undefined) {
+        throw new AwsServiceError('ValidationException', 'The nextToken is invalid: this server answers Rerank in one page.');
+      }
+      const reranker = backend.reranker(request.modelArn);
+      let ranked: Awaited<ReturnType<Reranker['rerank']>>;
+      try {
+        ranked = await reranker.rerank(
+          request.query,
+          request.documents.map((text, index) => ({ id: String(index), text })),
+          { topN: request.numberOfResults },
+        );
+      } catch (error) {
+        throw awsErrorOf(error);
+      }
+      sendJson(call, 200, {
+        results: ranked.map((item) => ({ index: item.index, relevanceScore: item.score })),
+      });
+    },
+  };
+}
+

@@ -1,0 +1,177 @@
+import { kbError } from '../errors.js';
+import type { KnowledgeBase } from '../kb/types.js';
+import type { Reranker } from '../retrieve/rerank.js';
+import { type AgentRuntimeBackend, agentRuntimeRoutes } from './agent-runtime/operations.js';
+import { AwsServiceError } from './wire/aws-errors.js';
+import { startWireServer, type WireRequest, type WireResponse } from './wire/http-server.js';
+import type { WireOperation } from './wire/operation.js';
+import { type AwsCredentialPair, verifyRequestAuth } from './wire/request-auth.js';
+import { WireRouter } from './wire/router.js';
+
+export interface KnowledgeBaseServerOptions {
+  knowledgeBase: KnowledgeBase;
+  /** Answer only for this knowledge base id (others get ResourceNotFoundException). Default: any id. */
+  knowledgeBaseId?: string;
+  /** Default 127.0.0.1. Any other address needs `credentials` (or `allowUnauthenticated`). */
+  host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** When set, every request must be SigV4-signed (service `bedrock`) with one of these keys. */
+  credentials?: AwsCredentialPair | readonly AwsCredentialPair[];
+  /** The region signatures must be scoped to. Default: whatever region the client signed for. */
+  region?: string;
+  /** Answers Rerank and Retrieve's rerankingConfiguration, whichever rerank model the client names. */
+  reranker?: Reranker;
+  /**
+   * Which model writes RetrieveAndGenerate answers: 'request' hands the request's modelArn to the knowledge
+   * base's generator (a Bedrock generator then calls that model); 'generator' keeps the generator's own model.
+   * Default 'request'.
+   */
+  generationModel?: 'request' | 'generator';
+  /** Most results per Retrieve response; more follow through nextToken. Default: all in one response. */
+  retrievePageSize?: number;
+  /** Listen beyond loopback without credentials. Default false. */
+  allowUnauthenticated?: boolean;
+}
+
+export interface KnowledgeBaseServer {
+  /** e.g. http://127.0.0.1:43123 — pass it as `endpoint` to BedrockAgentRuntimeClient. */
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops listening and drops open connections; the knowledge base stays open (the caller owns it). */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Serves a knowledge base over the bedrock-agent-runtime wire protocol (Retrieve, RetrieveAndGenerate,
+ * RetrieveAndGenerateStream, Rerank; HTTP/1.1 and h2c on one port), so code written for a managed Bedrock
+ * Knowledge Base runs unchanged with `new BedrockAgentRuntimeClient({ endpoint })`.
+ */
+export async function startKnowledgeBaseServer(options: KnowledgeBaseServerOptions): Promise<KnowledgeBaseServer> {
+  const credentials = validateServerOptions(options);
+  const backend: AgentRuntimeBackend = {
+    knowledgeBase(knowledgeBaseId) {
+      if (options.knowledgeBaseId !== undefined && knowledgeBaseId !== options.knowledgeBaseId) {
+        throw new AwsServiceError(
+          'ResourceNotFoundException',
+          `Knowledge base ${knowledgeBaseId} is not served here; this server serves ${options.knowledgeBaseId}.`,
+        );
+      }
+      return { knowledgeBase: options.knowledgeBase };
+    },
+    reranker() {
+      if (!options.reranker) {
+        throw new AwsServiceError(
+          'ValidationException',
+          'This localkb server has no reranker; start it with the `reranker` option to answer reranking requests.',
+        );
+      }
+      return options.reranker;
+    },
+    ...(options.generationModel === 'generator' ? { generationModel: () => undefined } : {}),
+    ...(options.retrievePageSize === undefined ? {} : { retrievePageSize: options.retrievePageSize }),
+  };
+  const router = new WireRouter<WireOperation>();
+  for (const [method, pattern, operation, implementation] of agentRuntimeRoutes(backend)) {
+    router.add(method, pattern, operation, implementation);
+  }
+
+  async function handle(request: WireRequest, response: WireResponse): Promise<void> {
+    await verifyRequestAuth(request, {
+      service: 'bedrock',
+      credentials,
+      ...(options.region === undefined ? {} : { region: options.region }),
+    });
+    let match: ReturnType<typeof router.match>;
+    try {
+      match = router.match(request.method, request.rawPath);
+    } catch {
+      throw new AwsServiceError('ValidationException', `The path ${request.rawPath} has an invalid percent-encoding.`);
+    }
+    if (!match) {
+      throw new AwsServiceError(
+        'UnknownOperationException',
+        `No bedrock-agent-runtime operation at ${request.method} ${request.rawPath}; localkb serves Retrieve, ` +
+          'RetrieveAndGenerate, RetrieveAndGenerateStream and Rerank.',
+      );
+    }
+    await match.handler.run({ request, response, params: match.params });
+  }
+
+  const server = await startWireServer({
+    host: options.host ?? '127.0.0.1',
+    ...(options.port === undefined ? {} : { port: options.port }),
+    handler: handle,
+  });
+  return { endpoint: server.url, host: server.host, port: server.port, close: () => server.close() };
+}
+
+function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredentialPair[] {
+  const known = new Set([
+    'knowledgeBase',
+    'knowledgeBaseId',
+    'host',
+    'port',
+    'credentials',
+    'region',
+    'reranker',
+    'generationModel',
+    'retrievePageSize',
+    'allowUnauthenticated',
+  ]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw kbError('INVALID_OPTION', `Unknown server option "${key}"; expected one of ${[...known].join(', ')}.`, {
+        input: key,
+      });
+    }
+  }
+  const kb = options.knowledgeBase as Partial<KnowledgeBase> | undefined;
+  if (!kb || typeof kb.retrieve !== 'function' || typeof kb.retrieveAndGenerate !== 'function') {
+    throw kbError('INVALID_OPTION', 'knowledgeBase must be a KnowledgeBase (e.g. LocalKnowledgeBase.open(...)).', {
+      input: 'knowledgeBase',
+    });
+  }
+  if (options.knowledgeBaseId !== undefined && !/^[0-9a-zA-Z]{1,10}$/.test(options.knowledgeBaseId)) {
+    throw kbError(
+      'INVALID_OPTION',
+      `knowledgeBaseId must be 1–10 letters or digits like Bedrock's (e.g. LOCALKB001), got "${options.knowledgeBaseId}".`,
+      { input: 'knowledgeBaseId' },
+    );
+  }
+  if (options.generationModel !== undefined && !['request', 'generator'].includes(options.generationModel)) {
+    throw kbError('INVALID_OPTION', `generationModel must be "request" or "generator", got "${options.generationModel}".`, {
+      input: 'generationModel',
+    });
+  }
+  const pageSize = options.retrievePageSize;
+  if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1)) {
+    throw kbError('INVALID_OPTION', `retrievePageSize must be a positive integer, got ${String(pageSize)}.`, {
+      input: 'retrievePageSize',
+    });
+  }
+  const credentials =
+    options.credentials === undefined
+      ? []
+      : Array.isArray(options.credentials)
+        ? [...(options.credentials as readonly AwsCredentialPair[])]
+        : [options.credentials as AwsCredentialPair];
+  for (const pair of credentials) {
+    if (!pair?.accessKeyId || !pair.secretAccessKey) {
+      throw kbError('INVALID_OPTION', 'credentials need both accessKeyId and secretAccessKey.', { input: 'credentials' });
+    }
+  }
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK.test(host) && credentials.length === 0 && !options.allowUnauthenticated) {
+    throw kbError(
+      'INVALID_OPTION',
+      `Serving on ${host} (beyond this machine) needs credentials so requests are SigV4-verified; pass ` +
+        'credentials (localkb serve --access-key-id … --secret-access-key …), or set allowUnauthenticated.',
+      { input: 'host' },
+    );
+  }
+  return credentials;
+}

@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isLocalKbError, type LocalKbError } from '../../src/errors.js';
+import { exactSearch } from '../../src/index/exact-search.js';
+import { HnswIndex } from '../../src/index/hnsw-index.js';
+import { SqliteStore } from '../../src/index/sqlite-store.js';
+import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
+
+const DIMENSIONS = 16;
+const EMBEDDER = { id: 'test:embedder', dimensions: DIMENSIONS };
+
+function thrown(fn: () => unknown): LocalKbError {
+  try {
+    fn();
+  } catch (error) {
+    if (isLocalKbError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a LocalKbError, nothing was thrown');
+}
+
+describe('HnswIndex', () => {
+  let dir: string;
+  let dbPath: string;
+  let indexPath: string;
+  let store: SqliteStore;
+  let random: () => number;
+  const opened: HnswIndex[] = [];
+
+  /** Stores one document per call with `count` chunks; returns chunk ids and their vectors. */
+  function ingest(docId: string, count: number, target = store) {
+    const { document, chunks } = makeDocument(
+      docId,
+      Array.from({ length: count }, (_, i) => `chunk ${i} of ${docId}`),
+    );
+    const vectors = chunks.map(() => randomUnitVector(DIMENSIONS, random));
+    const { addedChunkIds, removedChunkIds } = target.upsertDocument(document, chunks, vectors);
+    return { ids: addedChunkIds, vectors, removedChunkIds };
+  }
+
+  function open(options = {}) {
+    const index = HnswIndex.open(store, indexPath, options);
+    opened.push(index);
+    return index;
+  }
+
+  beforeEach(() => {
+    dir = makeTempDir();
+    dbPath = path.join(dir, 'kb.db');
+    indexPath = `${dbPath}.hnsw`;
+    random = seededRandom(42);
+    store = SqliteStore.open(dbPath, { embedder: EMBEDDER });
+  });
+  afterEach(() => {
+    for (const index of opened.splice(0)) index.close();
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds from SQLite when the file is missing, saves it, and loads it on the next open', () => {
+    const { ids, vectors } = ingest('a', 50);
+    const progress: [number, number][] = [];
+    const first = open({ onRebuildProgress: (done: number, total: number) => progress.push([done, total]) });
+    expect(first.rebuilt).toBe('missing');
+    expect(progress.at(-1)).toEqual([50, 50]);
+    expect(first.size).toBe(50);
+    expect(fs.existsSync(indexPath)).toBe(true);
+    const query = vectors[7]!;
+    const expected = first.search(query, 5);
+    expect(expected[0]).toEqual({ id: ids[7], score: expect.closeTo(1, 5) });
+
+    const second = open();
+    expect(second.rebuilt).toBeNull();
+    expect(second.size).toBe(50);
+    expect(second.search(query, 5)).toEqual(expected);
+  });
+
+  it('catches a lagging file up with the writes made since it was saved', () => {
+    const a = ingest('a', 20);
+    open().close();
+    const b = ingest('b', 10);
+    store.deleteDocument('a');
+
+    const index = open();
+    expect(index.rebuilt).toBeNull();
+    expect(index.size).toBe(10);
+    expect(index.storeGeneration).toBe(store.vectorGeneration());
+    const found = index.search(b.vectors[3]!, 30).map((r) => r.id);
+    expect(found[0]).toBe(b.ids[3]);
+    expect(found.filter((id) => a.ids.includes(id))).toEqual([]);
+  });
+
+  it('catches up by comparing ids when the change log no longer reaches back', () => {
+    const a = ingest('a', 20);
+    open().close();
+    const b = ingest('b', 10);
+    store.deleteDocument('a');
+    const raw = new Database(dbPath);
+    raw.exec(
+      "DELETE FROM vector_changes; UPDATE settings SET value = 1000 WHERE key = 'vector_changes_floor'",
+    );
+    raw.close();
+    expect(store.vectorChangesSince(1)).toBeUndefined();
+
+    const index = open();
+    expect(index.rebuilt).toBeNull();
+    expect(index.size).toBe(10);
+    const found = index.search(b.vectors[0]!, 30).map((r) => r.id);
+    expect(found[0]).toBe(b.ids[0]);
+    expect(found.filter((id) => a.ids.includes(id))).toEqual([]);
+  });
+
+  it('rebuilds a file that belongs to another store as stale', () => {
+    ingest('a', 5);
+    open().close();
+    const otherDb = path.join(dir, 'other.db');
+    const other = SqliteStore.open(otherDb, { embedder: EMBEDDER });
+    ingest('b', 3, other);
+    fs.copyFileSync(indexPath, `${otherDb}.hnsw`);
+    fs.copyFileSync(`${indexPath}.json`, `${otherDb}.hnsw.json`);
+    const index = HnswIndex.open(other, `${otherDb}.hnsw`);
+    expect(index.rebuilt).toBe('stale');
+    expect(index.rebuildDetail).toContain('another store');
+    expect(index.size).toBe(3);
+    index.close();
+    other.close();
+  });
+
+  it('rebuilds as stale when the build parameters change', () => {
+    ingest('a', 5);
+    open({ M: 16 }).close();
+    const index = open({ M: 8 });
+    expect(index.rebuilt).toBe('stale');
+    expect(open({ M: 8 }).rebuilt).toBeNull();
+  });
+
+  it('rebuilds a truncated file as corrupt without crashing', () => {
+    const { ids, vectors } = ingest('a', 40);
+    open().close();
+    const size = fs.statSync(indexPath).size;
+    fs.truncateSync(indexPath, Math.floor(size / 2));
+    const index = open();
+    expect(index.rebuilt).toBe('corrupt');
+    expect(index.search(vectors[0]!, 1)[0]?.id).toBe(ids[0]);
+    // The rebuild was saved, so the next open loads it.
+    expect(open().rebuilt).toBeNull();
+  });
+
+  it('rebuilds a file overwritten with garbage of the same size as corrupt', () => {
+    ingest('a', 40);
+    open().close();
+    const size = fs.statSync(indexPath).size;
+    const garbage = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) garbage[i] = Math.floor(random() * 256);
+    fs.writeFileSync(indexPath, garbage);
+    const index = open();
+    expect(index.rebuilt).toBe('corrupt');
+    expect(index.size).toBe(40);
+  });
+
+  it('rebuilds when the sidecar is not JSON, or when only one of the two files is there', () => {
+    ingest('a', 10);
+    open().close();
+    fs.writeFileSync(`${indexPath}.json`, '{not json');
+    expect(open().rebuilt).toBe('corrupt');
+    fs.rmSync(`${indexPath}.json`);
+    expect(open().rebuilt).toBe('corrupt');
+  });
+
+  it('grows past its initial capacity', () => {
+    const index = open();
+    const initialCapacity = index.capacity;
+    const batches = [];
+    while (index.size <= initialCapacity) {
+      const batch = ingest(`doc${batches.length}`, 300);
+      index.add(batch.ids, batch.vectors);
+      batches.push(batch);
+    }
+    expect(index.capacity).toBeGreaterThan(initialCapacity);
+    expect(index.size).toBe(store.countVectors());
+    for (const batch of [batches[0]!, batches[batches.length - 1]!]) {
+      expect(index.search(batch.vectors[5]!, 1)[0]?.id).toBe(batch.ids[5]);
+    }
+  });
+
+  it('never returns a removed id, even when asked for every vector', () => {
+    const { ids, vectors } = ingest('a', 200);
+    const index = open();
+    const removed = ids.filter((_, i) => i % 2 === 0);
+    index.remove(removed);
+    expect(index.size).toBe(100);
+    for (const query of [vectors[0]!, vectors[1]!, vectors[50]!]) {
+      const results = index.search(query, 200);
+      expect(results).toHaveLength(100);
+      expect(results.filter((r) => removed.includes(r.id))).toEqual([]);
+    }
+  });
+
+  it('widens its search until k results come back when tombstones crowd a sparse graph', () => {
+    // M=2 with 98% of the graph tombstoned: a search at the default ef comes back short, a wider one does not.
+    const ids: number[] = [];
+    for (let d = 0; d < 6; d++) ids.push(...ingest(`d${d}`, 500).ids);
+    const index = open({ M: 2, efConstruction: 10, efSearch: 10 });
+    const kept = ids.filter((_, i) => i % 50 === 0);
+    index.remove(ids.filter((_, i) => i % 50 !== 0));
+    for (let q = 0; q < 5; q++) {
+      const results = index.search(randomUnitVector(DIMENSIONS, random), kept.length);
+      expect(results.map((r) => r.id).sort((x, y) => x - y)).toEqual(kept);
+    }
+  });
+
+  it('takes back a removed label when it is added again', () => {
+    const { ids, vectors } = ingest('a', 30);
+    const index = open();
+    index.remove([ids[4]!]);
+    expect(index.search(vectors[4]!, 1)[0]?.id).not.toBe(ids[4]);
+    const replacement = randomUnitVector(DIMENSIONS, random);
+    index.add([ids[4]!], [replacement]);
+    expect(index.size).toBe(30);
+    expect(index.search(replacement, 1)[0]).toEqual({ id: ids[4], score: expect.closeTo(1, 5) });
+  });
+
+  it('returns only ids the filter allows, still k of them', () => {
+    const { ids, vectors } = ingest('a', 300);
+    const index = open();
+    const allowed = new Set(ids.filter((_, i) => i % 10 === 0));
+    const results = index.search(vectors[1]!, 10, { filter: (id) => allowed.has(id) });
+    expect(results).toHaveLength(10);
+    expect(results.every((r) => allowed.has(r.id))).toBe(true);
+    expect(results.map((r) => r.id)).toEqual(
+      exactSearch(store, vectors[1]!, 10, { candidateIds: [...allowed] }).map((r) => r.id),
+    );
+  });
+
+  it('passes on an error thrown by the filter', () => {
+    ingest('a', 20);
+    const index = open();
+    expect(() =>
+      index.search(randomUnitVector(DIMENSIONS, random), 5, {
+        filter: () => {
+          throw new Error('filter broke');
+        },
+      }),
+    ).toThrow('filter broke');
+  });
+
+  it('saves atomically, leaving only the index and its sidecar', () => {
+    ingest('a', 100);
+    const index = open();
+    const meta = index.save();
+    const names = fs.readdirSync(dir).filter((name) => name.startsWith('kb.db.hnsw'));
+    expect(names.sort()).toEqual(['kb.db.hnsw', 'kb.db.hnsw.json']);
+    expect(fs.statSync(indexPath).size).toBe(meta.bytes);
+    expect(JSON.parse(fs.readFileSync(`${indexPath}.json`, 'utf8'))).toMatchObject({
+      generation: store.vectorGeneration(),
+      dimensions: DIMENSIONS,
+      embedderId: EMBEDDER.id,
+      storeId: store.storeId,
+      space: 'cosine',
+      elementCount: 100,
+    });
+  });
+
+  it('records tombstones in the file so a reload does not resurrect them', () => {
+    const { ids, vectors } = ingest('a', 50);
+    const index = open();
+    index.remove([ids[0]!]);
+    // The store still has the vector: only the index forgot it. A reload must keep it forgotten.
+    index.save();
+    const reloaded = open();
+    expect(reloaded.rebuilt).toBeNull();
+    expect(reloaded.size).toBe(49);
+    expect(reloaded.search(vectors[0]!, 50).map((r) => r.id)).not.toContain(ids[0]);
+  });
+
+  it('picks up writes made through another connection when refreshed', () => {
+    ingest('a', 10);
+    const index = open();
+    const writer = SqliteStore.open(dbPath);
+    const added = ingest('b', 5, writer);
+    writer.deleteDocument('a');
+    writer.close();
+
+    expect(index.refreshIfStale()).toBe('caught-up');
+    expect(index.size).toBe(5);
+    expect(index.search(added.vectors[2]!, 1)[0]?.id).toBe(added.ids[2]);
+    expect(index.refreshIfStale()).toBe('current');
+  });
+
+  it('agrees with exact search at recall@10 of at least 0.95 on random vectors', () => {
+    const ids: number[] = [];
+    for (let d = 0; d < 6; d++) ids.push(...ingest(`d${d}`, 100).ids);
+    const index = open();
+    let hits = 0;
+    const queries = 40;
+    for (let q = 0; q < queries; q++) {
+      const query = randomUnitVector(DIMENSIONS, random);
+      const exact = exactSearch(store, query, 10);
+      const approximate = index.search(query, 10);
+      expect(approximate.map((r) => r.score)).toEqual(
+        [...approximate.map((r) => r.score)].sort((x, y) => y - x),
+      );
+      const truth = new Set(exact.map((r) => r.id));
+      hits += approximate.filter((r) => truth.has(r.id)).length;
+      expect(approximate[0]!.score).toBeCloseTo(
+        exact.find((r) => r.id === approximate[0]!.id)?.score ?? -1,
+        5,
+      );
+    }
+    expect(hits / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('returns fewer than k only when fewer vectors exist', () => {
+    ingest('a', 3);
+    expect(open().search(randomUnitVector(DIMENSIONS, random), 10)).toHaveLength(3);
+  });
+
+  it('rejects a query of the wrong dimension', () => {
+    ingest('a', 3);
+    const error = thrown(() => open().search(new Float32Array(DIMENSIONS + 1), 3));
+    expect(error.code).toBe('DIMENSION_MISMATCH');
+  });
+
+  it('refuses a BM25-only store', () => {
+    const bm25 = SqliteStore.open(path.join(dir, 'bm25.db'), { embedder: { id: 'none', dimensions: 0 } });
+    expect(thrown(() => HnswIndex.open(bm25, path.join(dir, 'bm25.db.hnsw'))).code).toBe('INVALID_OPTION');
+    bm25.close();
+  });
+
+  it('throws STORE_CLOSED once closed', () => {
+    const index = open();
+    index.close();
+    expect(thrown(() => index.search(new Float32Array(DIMENSIONS), 1)).code).toBe('STORE_CLOSED');
+  });
+});
+
+describe('exactSearch', () => {
+  it('ranks by cosine similarity and honours candidate ids', () => {
+    const dir = makeTempDir();
+    const store = SqliteStore.open(path.join(dir, 'kb.db'), { embedder: { id: 'e', dimensions: 3 } });
+    const { document, chunks } = makeDocument('a', ['x', 'y', 'z']);
+    const vectors = [
+      new Float32Array([1, 0, 0]),
+      new Float32Array([0.7, 0.7, 0]),
+      new Float32Array([0, 0, 5]),
+    ];
+    const ids = store.upsertDocument(document, chunks, vectors).addedChunkIds;
+    const results = exactSearch(store, new Float32Array([2, 0, 0]), 3);
+    expect(results.map((r) => r.id)).toEqual(ids);
+    expect(results[0]!.score).toBeCloseTo(1, 6);
+    expect(results[1]!.score).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(results[2]!.score).toBeCloseTo(0, 6);
+    expect(
+      exactSearch(store, new Float32Array([2, 0, 0]), 3, { candidateIds: [ids[2]!] }).map((r) => r.id),
+    ).toEqual([ids[2]]);
+    expect(thrown(() => exactSearch(store, new Float32Array(2), 3)).code).toBe('DIMENSION_MISMATCH');
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
