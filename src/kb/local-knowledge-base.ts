@@ -4,11 +4,14 @@ import { isLocalKbError, kbError } from '../errors.js';
 import { HnswIndex } from '../index/hnsw-index.js';
 import { SqliteStore } from '../index/sqlite-store.js';
 import {
+  type ChunkingStrategy,
   type ChunkOptions,
   chunkDocument,
-  DEFAULT_CHUNK_OPTIONS,
+  chunkSemantic,
   documentFromInput,
   loadPaths,
+  type ResolvedChunkOptions,
+  resolveChunkOptions,
 } from '../ingest/index.js';
 import type {
   DocumentInput,
@@ -48,7 +51,8 @@ export interface LocalKnowledgeBaseOptions {
   modelPath?: string;
   /** Never touch the network when loading models. */
   offline?: boolean;
-  chunking?: Partial<ChunkOptions>;
+  /** Chunker settings; kept with the store, so reopening without them keeps the store's. */
+  chunking?: KnowledgeBaseChunking;
   hnsw?: { M?: number; efConstruction?: number; efSearch?: number };
   retrieval?: LocalRetrieverOptions;
   generation?: RagAnswererOptions;
@@ -65,7 +69,8 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     private readonly store: SqliteStore,
     private readonly index: HnswIndex | undefined,
     readonly embedder: Embedder | undefined,
-    private readonly chunking: ChunkOptions,
+    private readonly chunking: KnowledgeBaseChunking,
+    private readonly chunkOptions: ResolvedChunkOptions,
     private readonly retriever: LocalRetriever,
     private readonly answerer: RagAnswerer,
     private readonly embedBatchSize: number,
@@ -88,12 +93,25 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       // A BM25-only store has no model limit; its chunks are measured in words.
       const maxTokens = embedder ? embedder.maxInputTokens : 8192;
       // Chunker settings live with the store like its embedder: reopening without options keeps them.
-      const chunking: ChunkOptions = {
-        ...DEFAULT_CHUNK_OPTIONS,
-        ...(JSON.parse(store.getSetting(CHUNKER_SETTING) ?? '{}') as Partial<ChunkOptions>),
+      const chunking: KnowledgeBaseChunking = {
+        ...(JSON.parse(store.getSetting(CHUNKER_SETTING) ?? '{}') as KnowledgeBaseChunking),
         ...options.chunking,
-        maxTokens,
       };
+      if (chunking.strategy === 'semantic' && !embedder) {
+        throw kbError(
+          'INVALID_OPTION',
+          'Semantic chunking compares sentence embeddings; it needs an embedder, not "none".',
+          {
+            input: 'chunking.strategy',
+          },
+        );
+      }
+      const { strategy, percentile: _percentile, ...rest } = chunking;
+      const chunkOptions = resolveChunkOptions({
+        ...rest,
+        ...(strategy && strategy !== 'semantic' ? { strategy } : {}),
+        maxTokens,
+      });
       const index = embedder
         ? await HnswIndex.open(store, `${resolved}.hnsw`, options.hnsw ?? {})
         : undefined;
@@ -109,6 +127,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         index,
         embedder,
         chunking,
+        chunkOptions,
         retriever,
         answerer,
         options.embedBatchSize ?? 64,
@@ -133,9 +152,9 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       durationMs: 0,
     };
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
-    const chunkerSettings = JSON.stringify(this.chunking);
+    const chunkerSettings = JSON.stringify({ ...this.chunkOptions, ...this.chunking });
     // New chunker settings invalidate every stored chunking, even of unchanged files.
-    const rechunkAll = this.store.getSetting(CHUNKER_SETTING) !== chunkerSettings;
+    const rechunkAll = this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings;
     const seen = new Set<string>();
     const pending: PendingDocument[] = [];
     let pendingChunks = 0;
@@ -165,7 +184,13 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         summary.documentsUnchanged++;
         continue;
       }
-      const chunks = chunkDocument(document, counter, this.chunking);
+      const chunks =
+        this.chunking.strategy === 'semantic' && this.embedder
+          ? await chunkSemantic(document, this.embedder, {
+              maxTokens: this.chunkOptions.chunkSize,
+              ...(this.chunking.percentile !== undefined ? { percentile: this.chunking.percentile } : {}),
+            })
+          : chunkDocument(document, counter, this.chunkOptions);
       if (chunks.length === 0) {
         summary.skipped.push({ path: document.uri, code: 'EMPTY_DOCUMENT', reason: 'no text to index' });
         continue;
@@ -179,7 +204,8 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     if (options.prune && typeof input[0] === 'string') {
       summary.documentsDeleted += this.pruneMissing(input as string[], seen);
     }
-    this.store.setSetting(CHUNKER_SETTING, chunkerSettings);
+    this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.chunking));
+    this.store.setSetting(CHUNKED_WITH_SETTING, chunkerSettings);
     this.index?.save();
     summary.durationMs = Date.now() - started;
     return summary;
@@ -341,8 +367,17 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 }
 
 const HYBRID_SETTING = 'retrieval.hybrid';
-/** The chunker settings of the last ingest (the store's own `chunker` key records every open's). */
+/** The chunker options given to the store (the store's own `chunker` key records every open's). */
 const CHUNKER_SETTING = 'kb.chunker';
+/** The resolved settings the stored chunks were made with; a difference means re-chunking. */
+const CHUNKED_WITH_SETTING = 'kb.chunked-with';
+
+/** Chunker settings of a knowledge base: the ingest chunkers, plus semantic chunking (which needs the embedder). */
+export type KnowledgeBaseChunking = Omit<ChunkOptions, 'maxTokens' | 'strategy'> & {
+  strategy?: ChunkingStrategy | 'semantic';
+  /** Semantic chunking: cut where adjacent sentences' distance exceeds this percentile. Default 95. */
+  percentile?: number;
+};
 
 interface PendingDocument {
   document: SourceDocument;

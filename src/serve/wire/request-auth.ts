@@ -80,8 +80,8 @@ export async function verifyRequestAuth(request: WireRequest, options: RequestAu
 
   const signer = new SignatureV4({
     credentials: { accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey },
-    region,
-    service,
+    region: region!,
+    service: service!,
     sha256: Sha256,
     uriEscapePath: true,
     applyChecksum: declaredPayloadHash !== undefined,
