@@ -1,30 +1,55 @@
 #!/usr/bin/env node
 import { isLocalKbError } from '../errors.js';
-import { askCommand } from './commands/ask.js';
-import { deleteCommand } from './commands/delete.js';
-import { demoCommand } from './commands/demo.js';
-import { emulatorCommand } from './commands/emulator.js';
-import { evalCommand } from './commands/eval.js';
-import { ingestCommand } from './commands/ingest.js';
-import { queryCommand } from './commands/query.js';
-import { serveCommand } from './commands/serve.js';
-import { statsCommand } from './commands/stats.js';
+
+// The AWS SDK warns on every run under Node 20 about its own future support policy; for a CLI user that is noise
+// on stderr, where scripts read our one-line errors. Anyone who wants it can set the variable to "false".
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 type Command = (argv: string[]) => Promise<number | undefined>;
 
+// Commands load on demand: `localkb stats` should not pay for the AWS SDK or ONNX runtime.
+const lazy =
+  <K extends string>(load: () => Promise<Record<K, Command>>, name: K): Command =>
+  async (argv) =>
+    (await load())[name](argv);
+
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  ingest: { run: ingestCommand, summary: 'ingest files or folders into a local knowledge base' },
-  query: { run: queryCommand, summary: 'retrieve the chunks that best match a query' },
-  ask: { run: askCommand, summary: 'answer a question with citations (retrieve and generate)' },
-  stats: { run: statsCommand, summary: 'show what a knowledge base holds' },
-  delete: { run: deleteCommand, summary: 'delete documents by id' },
-  eval: { run: evalCommand, summary: 'evaluate retrieval on a BEIR dataset' },
+  ingest: {
+    run: lazy(() => import('./commands/ingest.js'), 'ingestCommand'),
+    summary: 'ingest files or folders into a local knowledge base',
+  },
+  query: {
+    run: lazy(() => import('./commands/query.js'), 'queryCommand'),
+    summary: 'retrieve the chunks that best match a query',
+  },
+  ask: {
+    run: lazy(() => import('./commands/ask.js'), 'askCommand'),
+    summary: 'answer a question with citations (retrieve and generate)',
+  },
+  stats: {
+    run: lazy(() => import('./commands/stats.js'), 'statsCommand'),
+    summary: 'show what a knowledge base holds',
+  },
+  delete: {
+    run: lazy(() => import('./commands/delete.js'), 'deleteCommand'),
+    summary: 'delete documents by id',
+  },
+  eval: {
+    run: lazy(() => import('./commands/eval.js'), 'evalCommand'),
+    summary: 'evaluate retrieval on a BEIR dataset',
+  },
   serve: {
-    run: serveCommand,
+    run: lazy(() => import('./commands/serve.js'), 'serveCommand'),
     summary: 'serve a knowledge base over the bedrock-agent-runtime wire protocol',
   },
-  emulator: { run: emulatorCommand, summary: 'start the offline Amazon Bedrock emulator' },
-  demo: { run: demoCommand, summary: 'ingest the bundled example corpus and run a few questions' },
+  emulator: {
+    run: lazy(() => import('./commands/emulator.js'), 'emulatorCommand'),
+    summary: 'start the offline Amazon Bedrock emulator',
+  },
+  demo: {
+    run: lazy(() => import('./commands/demo.js'), 'demoCommand'),
+    summary: 'ingest the bundled example corpus and run a few questions',
+  },
 };
 
 function usage(): string {
