@@ -796,9 +796,13 @@ function validateOptions(options: BedrockKnowledgeBaseOptions): void {
   for (const name of ['pollIntervalMs', 'timeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-      throw kbError('INVALID_OPTION', `${name} must be a non-negative number of milliseconds, got ${String(value)}.`, {
-        input: name,
-      });
+      throw kbError(
+        'INVALID_OPTION',
+        `${name} must be a non-negative number of milliseconds, got ${String(value)}.`,
+        {
+          input: name,
+        },
+      );
     }
   }
 }
@@ -822,9 +826,13 @@ function bedrockSearchType(requested: RetrieveOptions['searchType']): 'SEMANTIC'
       { input: 'searchType' },
     );
   }
-  throw kbError('INVALID_OPTION', `searchType must be semantic or hybrid (any case), got "${String(requested)}".`, {
-    input: 'searchType',
-  });
+  throw kbError(
+    'INVALID_OPTION',
+    `searchType must be semantic or hybrid (any case), got "${String(requested)}".`,
+    {
+      input: 'searchType',
+    },
+  );
 }
 
 /** Cross-region inference profile ids (`us.anthropic…`) are passed as they are; Bedrock resolves them. */
@@ -869,7 +877,9 @@ function metadataFromBedrock(metadata: Record<string, unknown> | undefined): Met
  * RetrievalResult LocalKnowledgeBase returns: location.uri from whichever location Bedrock gives, the page from
  * `x-amz-bedrock-kb-document-page-number`, the chunk id from `x-amz-bedrock-kb-chunk-id`.
  */
-export function retrievalResultFromBedrock(item: KnowledgeBaseRetrievalResult | RetrievedReference): RetrievalResult {
+export function retrievalResultFromBedrock(
+  item: KnowledgeBaseRetrievalResult | RetrievedReference,
+): RetrievalResult {
   const metadata = metadataFromBedrock(item.metadata as Record<string, unknown> | undefined);
   const wire = item.location;
   const uri =
@@ -885,7 +895,12 @@ export function retrievalResultFromBedrock(item: KnowledgeBaseRetrievalResult | 
     wire?.sqlLocation?.query ??
     (typeof metadata[SOURCE_URI_KEY] === 'string' ? (metadata[SOURCE_URI_KEY] as string) : '');
   const pageValue = metadata[PAGE_NUMBER_KEY];
-  const page = typeof pageValue === 'number' ? pageValue : typeof pageValue === 'string' ? Number(pageValue) : Number.NaN;
+  const page =
+    typeof pageValue === 'number'
+      ? pageValue
+      : typeof pageValue === 'string'
+        ? Number(pageValue)
+        : Number.NaN;
   const type = (wire?.type ?? 'OTHER') as RetrievalLocation['type'];
   const location: RetrievalLocation = {
     type: LOCATION_TYPES.has(type) ? type : 'OTHER',
@@ -893,7 +908,9 @@ export function retrievalResultFromBedrock(item: KnowledgeBaseRetrievalResult | 
     ...(Number.isInteger(page) && page > 0 ? { page } : {}),
     ...(wire?.s3Location?.uri ? { s3Location: { uri: wire.s3Location.uri } } : {}),
     ...(wire?.webLocation?.url ? { webLocation: { url: wire.webLocation.url } } : {}),
-    ...(wire?.customDocumentLocation?.id ? { customDocumentLocation: { id: wire.customDocumentLocation.id } } : {}),
+    ...(wire?.customDocumentLocation?.id
+      ? { customDocumentLocation: { id: wire.customDocumentLocation.id } }
+      : {}),
   };
   const chunkId = metadata[CHUNK_ID_KEY];
   return {
@@ -901,7 +918,8 @@ export function retrievalResultFromBedrock(item: KnowledgeBaseRetrievalResult | 
     location,
     score: 'score' in item && typeof item.score === 'number' ? item.score : 0,
     metadata,
-    documentId: ('documentId' in item ? item.documentId : undefined) ?? wire?.customDocumentLocation?.id ?? uri,
+    documentId:
+      ('documentId' in item ? item.documentId : undefined) ?? wire?.customDocumentLocation?.id ?? uri,
     chunkId: typeof chunkId === 'string' || typeof chunkId === 'number' ? String(chunkId) : '',
   };
 }
@@ -964,7 +982,8 @@ async function* documentsOf(
   for await (const outcome of loadPaths(input as string[], loadOptions)) {
     summary.filesSeen++;
     if (outcome.ok) yield inputOfLoaded(outcome.document);
-    else summary.skipped.push({ path: outcome.path, code: outcome.error.code, reason: outcome.error.message });
+    else
+      summary.skipped.push({ path: outcome.path, code: outcome.error.code, reason: outcome.error.message });
   }
 }
 
@@ -1004,7 +1023,9 @@ function toBedrockDocument(input: DocumentInput, defaults: Metadata | undefined)
           : { type: 'TEXT', textContent: { data: input.text } },
       },
     },
-    ...(attributes.length > 0 ? { metadata: { type: 'IN_LINE_ATTRIBUTE', inlineAttributes: attributes } } : {}),
+    ...(attributes.length > 0
+      ? { metadata: { type: 'IN_LINE_ATTRIBUTE', inlineAttributes: attributes } }
+      : {}),
   };
 }
 
@@ -1052,10 +1073,14 @@ export function knowledgeBaseError(
   if (isLocalKbError(error)) return error;
   const { operation, knowledgeBaseId } = context;
   if (isAbort(error, context.signal)) {
-    return kbError('ABORTED', `${operation} on knowledge base ${knowledgeBaseId} was aborted by the caller.`, {
-      input: knowledgeBaseId,
-      cause: error,
-    });
+    return kbError(
+      'ABORTED',
+      `${operation} on knowledge base ${knowledgeBaseId} was aborted by the caller.`,
+      {
+        input: knowledgeBaseId,
+        cause: error,
+      },
+    );
   }
   const e: SdkErrorLike = typeof error === 'object' && error !== null ? (error as SdkErrorLike) : {};
   const status = e.$metadata?.httpStatusCode;
@@ -1074,10 +1099,14 @@ export function knowledgeBaseError(
     );
   }
   if (/region is missing/i.test(message)) {
-    return kbError('INVALID_OPTION', 'No AWS region is configured; set AWS_REGION or pass clientConfig.region.', {
-      input: 'region',
-      cause: error,
-    });
+    return kbError(
+      'INVALID_OPTION',
+      'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
+      {
+        input: 'region',
+        cause: error,
+      },
+    );
   }
   const fix = e.name ? FIXES[e.name] : undefined;
   const where = status === undefined ? (e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;

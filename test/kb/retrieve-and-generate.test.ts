@@ -111,7 +111,7 @@ describe('retrieveAndGenerate', () => {
       guardrail: { id: 'gr-1', version: '1' },
     });
     expect(answer.guardrailAction).toBe('INTERVENED');
-    expect((emulator.requests[0]?.body as { guardrailConfig?: unknown }).guardrailConfig).toMatchObject({
+    expect((emulator.requests[0]!.body as { guardrailConfig?: unknown }).guardrailConfig).toMatchObject({
       guardrailIdentifier: 'gr-1',
     });
   });
