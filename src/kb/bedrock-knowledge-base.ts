@@ -390,12 +390,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       if (batch.length === 0) return;
       await this.#ingestBatch(dataSourceId, batch, summary, options.signal);
       batch = [];
-      options.onProgress?.({
-        files: summary.filesSeen,
-        chunks: 0,
-        chunksPerSecond: 0,
-        ...(summary.filesSeen > 0 ? {} : {}),
-      });
+      options.onProgress?.({ files: summary.filesSeen, chunks: 0, chunksPerSecond: 0 });
     };
     for await (const document of documentsOf(input, options, summary)) {
       if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');
