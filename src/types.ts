@@ -165,3 +165,11 @@ export interface TokenUsage {
   outputTokens: number;
   totalTokens: number;
 }
+
+/** The price of model calls, from a pricing table (src/observe/pricing.ts). */
+export interface CostEstimate {
+  currency: 'USD';
+  inputCost: number;
+  outputCost: number;
+  totalCost: number;
+}

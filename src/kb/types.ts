@@ -1,4 +1,5 @@
 import type {
+  CostEstimate,
   DocumentInput,
   Metadata,
   RetrievalFilter,
@@ -41,13 +42,6 @@ export interface RetrieveAndGenerateOptions extends RetrieveOptions {
   guardrail?: { id: string; version: string };
   /** Continues a conversation; a new id is returned when absent. */
   sessionId?: string;
-}
-
-export interface CostEstimate {
-  currency: 'USD';
-  inputCost: number;
-  outputCost: number;
-  totalCost: number;
 }
 
 /** The answer of retrieveAndGenerate, shaped after Bedrock's RetrieveAndGenerate response. */

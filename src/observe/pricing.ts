@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../types.js';
+import type { CostEstimate, TokenUsage } from '../types.js';
 
 /** USD per 1,000 tokens. Embedding models have no output price. */
 export interface ModelPrice {
@@ -8,12 +8,7 @@ export interface ModelPrice {
 
 export type PricingTable = Readonly<Record<string, ModelPrice>>;
 
-export interface CostEstimate {
-  currency: 'USD';
-  inputCost: number;
-  outputCost: number;
-  totalCost: number;
-}
+export type { CostEstimate } from '../types.js';
 
 /** When the prices below were taken from the Amazon Bedrock pricing page. Prices change: override them. */
 export const PRICING_AS_OF = '2025-06';

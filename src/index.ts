@@ -1,0 +1,33 @@
+/**
+ * localkb: local-first retrieval-augmented generation for Node.js.
+ * The public API: knowledge bases first, then each stage's building blocks for those who compose their own.
+ */
+
+export * from './embed/index.js';
+export * from './errors.js';
+export { runRetrieval, tuneHybridWeights } from './eval/evaluate-knowledge-base.js';
+export * from './eval/index.js';
+export * from './generate/index.js';
+export { exactSearch } from './index/exact-search.js';
+export { HnswIndex } from './index/hnsw-index.js';
+export {
+  SqliteStore,
+  type SqliteStoreOptions,
+  type StoredChunk,
+  type StoredDocument,
+} from './index/sqlite-store.js';
+export * from './ingest/index.js';
+export * from './kb/bedrock-kb-admin.js';
+export * from './kb/bedrock-knowledge-base.js';
+export { type EmbedderChoice, embedderFromId } from './kb/embedder-choice.js';
+export {
+  type KnowledgeBaseChunking,
+  LocalKnowledgeBase,
+  type LocalKnowledgeBaseOptions,
+} from './kb/local-knowledge-base.js';
+export type { HybridOptions, LocalRetrieverOptions, RetrieveOverrides } from './kb/local-retriever.js';
+export * from './kb/types.js';
+export * from './observe/index.js';
+export * from './retrieve/index.js';
+export { startKnowledgeBaseServer } from './serve/knowledge-base-server.js';
+export * from './types.js';
