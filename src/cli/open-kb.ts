@@ -1,4 +1,5 @@
 import { kbError } from '../errors.js';
+import { BedrockKnowledgeBase } from '../kb/bedrock-knowledge-base.js';
 import type { EmbedderChoice } from '../kb/embedder-choice.js';
 import { LocalKnowledgeBase, type LocalKnowledgeBaseOptions } from '../kb/local-knowledge-base.js';
 import type { KnowledgeBase } from '../kb/types.js';
@@ -6,6 +7,11 @@ import { type OptionSpec, type ParsedArgs, stringOption } from './args.js';
 
 export const KB_OPTIONS: OptionSpec = {
   db: { type: 'string' },
+  // A managed Amazon Bedrock Knowledge Base instead of --db; region, credentials and endpoints come from the
+  // standard AWS configuration (AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME, AWS_ENDPOINT_URL_BEDROCK_AGENT…).
+  'knowledge-base-id': { type: 'string' },
+  // The CUSTOM data source ingest and delete use on a managed knowledge base (default: its only CUSTOM one).
+  'data-source-id': { type: 'string' },
   embedder: { type: 'string' },
   'model-path': { type: 'string' },
   offline: { type: 'boolean' },
@@ -36,17 +42,35 @@ export function localOptionsFrom(command: string, args: ParsedArgs): LocalKnowle
   };
 }
 
-/** The knowledge base a command works on: `--db <file>` for a local one. */
+/**
+ * The knowledge base a command works on: `--db <file>` for a local one, `--knowledge-base-id <id>` for a managed
+ * Amazon Bedrock Knowledge Base (which generates with Bedrock itself, so `extra.generation` does not apply).
+ */
 export async function openKnowledgeBase(
   command: string,
   args: ParsedArgs,
   extra: LocalKnowledgeBaseOptions = {},
 ): Promise<KnowledgeBase & { describe(): string }> {
   const db = stringOption(args, 'db');
+  const knowledgeBaseId = stringOption(args, 'knowledge-base-id');
+  if (db && knowledgeBaseId) {
+    throw kbError(
+      'INVALID_OPTION',
+      `localkb ${command}: give either --db <file> (a local knowledge base) or --knowledge-base-id <id> (a managed one), not both.`,
+      { input: '--knowledge-base-id' },
+    );
+  }
+  if (knowledgeBaseId) {
+    const dataSourceId = stringOption(args, 'data-source-id');
+    const managed = new BedrockKnowledgeBase({ knowledgeBaseId, ...(dataSourceId ? { dataSourceId } : {}) });
+    return Object.assign(managed, { describe: () => `Bedrock knowledge base ${knowledgeBaseId}` });
+  }
   if (!db) {
-    throw kbError('INVALID_OPTION', `localkb ${command}: pass --db <file> (the local knowledge base).`, {
-      input: '--db',
-    });
+    throw kbError(
+      'INVALID_OPTION',
+      `localkb ${command}: pass --db <file> (a local knowledge base) or --knowledge-base-id <id> (a managed Bedrock one).`,
+      { input: '--db' },
+    );
   }
   const kb = await LocalKnowledgeBase.open(db, { ...localOptionsFrom(command, args), ...extra });
   return Object.assign(kb, {

@@ -11,12 +11,13 @@ import { formatAnswer } from '../format.js';
 import { openKnowledgeBase } from '../open-kb.js';
 import { parseFilterOption, QUERY_OPTIONS } from './query.js';
 
-const HELP = `Usage: localkb ask "<question>" --db <file> [options]
+const HELP = `Usage: localkb ask "<question>" (--db <file> | --knowledge-base-id <id>) [options]
 
 Retrieves the best chunks and writes an answer that cites them.
 
 Options:
   --db <file>               the local knowledge base
+  --knowledge-base-id <id>  a managed Amazon Bedrock Knowledge Base instead (Bedrock writes the answer)
   --generator <name>        extractive (default: no model needed), bedrock, or openai
   --model <id>              Bedrock model id / inference profile / ARN (bedrock), or the model name (openai)
   --openai-base-url <url>   OpenAI-compatible server (Ollama, llama.cpp, LM Studio); default http://127.0.0.1:11434/v1
@@ -70,7 +71,7 @@ export async function askCommand(argv: string[]): Promise<number> {
   if (!question)
     throw kbError(
       'INVALID_QUERY',
-      'localkb ask: give a question, e.g. localkb ask "why do bees dance?" --db kb.db',
+      'localkb ask: give a question, e.g. localkb ask "who built the Eddystone light?" --db kb.db',
     );
   const model = stringOption(args, 'model');
   const generatorName = stringOption(args, 'generator') ?? (model ? 'bedrock' : 'extractive');

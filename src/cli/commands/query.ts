@@ -4,10 +4,11 @@ import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { formatResults } from '../format.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
 
-const HELP = `Usage: localkb query "<text>" --db <file> [options]
+const HELP = `Usage: localkb query "<text>" (--db <file> | --knowledge-base-id <id>) [options]
 
 Options:
   --db <file>             the local knowledge base
+  --knowledge-base-id <id> a managed Amazon Bedrock Knowledge Base instead (standard AWS configuration)
   -k, --k <n>             number of results (default 5)
   --search-type <type>    semantic, bm25 or hybrid (any case; default hybrid, or bm25 for a BM25-only store)
   --filter '<json>'       a Bedrock Knowledge Base metadata filter, e.g. '{"equals":{"key":"topic","value":"bees"}}'
@@ -43,7 +44,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   if (!text)
     throw kbError(
       'INVALID_QUERY',
-      'localkb query: give the text to search for, e.g. localkb query "how do bees dance" --db kb.db',
+      'localkb query: give the text to search for, e.g. localkb query "how were lighthouses lit" --db kb.db',
     );
   const k = integerOption('query', args, 'k', 5, { max: 1000 });
   const filter = parseFilterOption(stringOption(args, 'filter'));

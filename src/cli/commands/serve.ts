@@ -1,0 +1,114 @@
+import { kbError } from '../../errors.js';
+import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
+import { startKnowledgeBaseServer } from '../../serve/index.js';
+import { integerOption, parseCommandArgs, stringOption } from '../args.js';
+import { localOptionsFrom } from '../open-kb.js';
+import { generatorFrom } from './ask.js';
+
+const HELP = `Usage: localkb serve --db <file> [options]
+
+Serves a local knowledge base over the bedrock-agent-runtime wire protocol (Retrieve, RetrieveAndGenerate,
+RetrieveAndGenerateStream), so code written for a managed Bedrock Knowledge Base runs against it unchanged:
+  AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=<endpoint> AWS_REGION=us-east-1 your-app
+Stop it with Ctrl-C.
+
+Options:
+  --db <file>                 the local knowledge base
+  --port <n>                  port (default 0: any free port, printed)
+  --host <address>            address to listen on (default 127.0.0.1; others need keys)
+  --knowledge-base-id <id>    answer only for this id (default: any id)
+  --access-key-id <id>        with --secret-access-key: requests must be SigV4-signed with this key pair
+  --secret-access-key <key>
+  --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
+  --model <id>                the Bedrock model for --generator bedrock; without it, the model each request names
+  --embedder, --model-path, --offline   as for localkb query`;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const args = parseCommandArgs('serve', argv, {
+    db: { type: 'string' },
+    embedder: { type: 'string' },
+    'model-path': { type: 'string' },
+    offline: { type: 'boolean' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'knowledge-base-id': { type: 'string' },
+    'access-key-id': { type: 'string' },
+    'secret-access-key': { type: 'string' },
+    generator: { type: 'string' },
+    model: { type: 'string' },
+  });
+  if (args.values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const db = stringOption(args, 'db');
+  if (!db) {
+    throw kbError('INVALID_OPTION', 'localkb serve: pass --db <file> (the local knowledge base to serve).', {
+      input: '--db',
+    });
+  }
+  const accessKeyId = stringOption(args, 'access-key-id');
+  const secretAccessKey = stringOption(args, 'secret-access-key');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw kbError('INVALID_OPTION', 'localkb serve: give --access-key-id and --secret-access-key together.', {
+      input: accessKeyId === undefined ? '--access-key-id' : '--secret-access-key',
+    });
+  }
+  const generatorName = stringOption(args, 'generator') ?? 'extractive';
+  if (generatorName !== 'extractive' && generatorName !== 'bedrock') {
+    throw kbError(
+      'INVALID_OPTION',
+      `localkb serve: --generator must be extractive or bedrock, got "${generatorName}".`,
+      {
+        input: '--generator',
+      },
+    );
+  }
+  const model = stringOption(args, 'model');
+  if (model && generatorName !== 'bedrock') {
+    throw kbError(
+      'INVALID_OPTION',
+      'localkb serve: --model chooses the Bedrock model; add --generator bedrock.',
+      {
+        input: '--model',
+      },
+    );
+  }
+  const port = integerOption('serve', args, 'port', 0, { min: 0, max: 65535 });
+  const knowledgeBaseId = stringOption(args, 'knowledge-base-id');
+
+  const kb = await LocalKnowledgeBase.open(db, {
+    ...localOptionsFrom('serve', args),
+    generation: { generator: generatorFrom(generatorName, model, undefined) },
+  });
+  let server: Awaited<ReturnType<typeof startKnowledgeBaseServer>>;
+  try {
+    server = await startKnowledgeBaseServer({
+      knowledgeBase: kb,
+      host: stringOption(args, 'host') ?? '127.0.0.1',
+      port,
+      ...(knowledgeBaseId ? { knowledgeBaseId } : {}),
+      ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+      // A pinned --model writes every answer; otherwise the Bedrock generator calls the model each request names.
+      ...(model ? { generationModel: 'generator' as const } : {}),
+    });
+  } catch (error) {
+    await kb.close();
+    throw error;
+  }
+  const id = knowledgeBaseId ?? 'any id';
+  process.stdout.write(
+    `Serving ${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'}) as knowledge base ${id}\n`,
+  );
+  process.stdout.write(`bedrock-agent-runtime endpoint: ${server.endpoint}\n`);
+  process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${server.endpoint}\n`);
+  if (accessKeyId) process.stdout.write('  requests must be SigV4-signed with the given key pair\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await kb.close();
+  return 0;
+}
