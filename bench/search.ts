@@ -3,7 +3,8 @@
  * clustered synthetic 384-d unit vectors (a stand-in for sentence embeddings: topics, with spread inside each).
  *
  *   npx tsx bench/search.ts [--sizes 10000,100000,1000000] [--queries 500] [--M 16] [--ef-construction 200]
- *                           [--ef 16,32,64,128] [--exact-queries N] [--dir /tmp/x] [--keep]
+ *                           [--ef 16,32,64,128] [--exact-queries N] [--data clustered|isotropic]
+ *                           [--dir /tmp/x] [--keep]
  *
  * Prints one JSON object per size (lines starting with `{`) and a table at the end.
  */
@@ -28,6 +29,7 @@ interface Args {
   exactQueries: number | undefined;
   dir: string | undefined;
   keep: boolean;
+  data: 'clustered' | 'isotropic';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -40,6 +42,7 @@ function parseArgs(argv: string[]): Args {
     exactQueries: undefined,
     dir: undefined,
     keep: false,
+    data: 'clustered',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -74,12 +77,18 @@ function parseArgs(argv: string[]): Args {
         args.dir = value;
         i++;
         break;
+      case '--data':
+        if (value !== 'clustered' && value !== 'isotropic')
+          throw new Error(`--data is clustered or isotropic, got ${value}.`);
+        args.data = value;
+        i++;
+        break;
       case '--keep':
         args.keep = true;
         break;
       default:
         throw new Error(
-          `Unknown flag ${flag}. Flags: --sizes --queries --M --ef-construction --ef --exact-queries --dir --keep`,
+          `Unknown flag ${flag}. Flags: --sizes --queries --M --ef-construction --ef --exact-queries --data --dir --keep`,
         );
     }
   }
@@ -112,12 +121,57 @@ function normalise(vector: Float32Array): Float32Array {
   return vector;
 }
 
+interface VectorSource {
+  next(): Float32Array;
+}
+
 /**
- * Points around √n random topic centres; the noise (σ = 0.06 per dimension, |noise| ≈ 1.2) puts a point at cosine
- * ≈ 0.65 to its centre, close to how sentence embeddings of one topic spread.
+ * 'clustered' (default): √n topics in a 32-d latent space, projected into 384-d with a little full-rank noise.
+ * Sentence embeddings have a low intrinsic dimension like this, which is what lets HNSW navigate them.
  */
-class ClusteredVectors {
+class LatentClusteredVectors implements VectorSource {
+  private static readonly LATENT = 32;
+  private readonly centres: Float64Array[];
+  private readonly projection: Float64Array;
+
+  constructor(
+    count: number,
+    private readonly random: () => number,
+  ) {
+    const latent = LatentClusteredVectors.LATENT;
+    const clusters = Math.max(16, Math.round(Math.sqrt(count)));
+    this.centres = Array.from({ length: clusters }, () =>
+      Float64Array.from({ length: latent }, () => gaussian(random)),
+    );
+    this.projection = Float64Array.from(
+      { length: DIMENSIONS * latent },
+      () => gaussian(random) / Math.sqrt(latent),
+    );
+  }
+
+  next(): Float32Array {
+    const latent = LatentClusteredVectors.LATENT;
+    const centre = this.centres[Math.floor(this.random() * this.centres.length)]!;
+    // Spread inside a topic (0.5 per latent axis) is a quarter of the distance between topics.
+    const z = Float64Array.from(centre, (value) => value + 0.5 * gaussian(this.random));
+    const vector = new Float32Array(DIMENSIONS);
+    for (let row = 0; row < DIMENSIONS; row++) {
+      let sum = 0;
+      for (let j = 0; j < latent; j++) sum += this.projection[row * latent + j]! * z[j]!;
+      // Full-rank noise of about 15% of the signal's length.
+      vector[row] = sum + 0.048 * gaussian(this.random);
+    }
+    return normalise(vector);
+  }
+}
+
+/**
+ * 'isotropic': √n random centres in the full 384-d space with i.i.d. Gaussian noise (σ = 0.06 per dimension, cosine
+ * ≈ 0.65 to the centre). Inside a cluster the points are random directions, the worst case for any ANN index.
+ */
+class IsotropicClusteredVectors implements VectorSource {
   private readonly centres: Float32Array[];
+
   constructor(
     count: number,
     private readonly random: () => number,
@@ -185,7 +239,7 @@ function log(message: string): void {
 }
 
 /** Fills a store with `size` vectors, CHUNKS_PER_DOCUMENT per document, through the ordinary upsert path. */
-function fillStore(store: SqliteStore, size: number, source: ClusteredVectors): number {
+function fillStore(store: SqliteStore, size: number, source: VectorSource): number {
   const started = performance.now();
   for (let first = 0, doc = 0; first < size; first += CHUNKS_PER_DOCUMENT, doc++) {
     const count = Math.min(CHUNKS_PER_DOCUMENT, size - first);
@@ -216,6 +270,7 @@ function fillStore(store: SqliteStore, size: number, source: ClusteredVectors): 
 
 interface SizeResult {
   size: number;
+  data: Args['data'];
   dimensions: number;
   M: number;
   efConstruction: number;
@@ -237,7 +292,10 @@ function benchSize(size: number, args: Args, root: string): SizeResult {
   fs.mkdirSync(dir, { recursive: true });
   const dbPath = path.join(dir, 'bench.db');
   const random = seededRandom(size);
-  const source = new ClusteredVectors(size, random);
+  const source =
+    args.data === 'isotropic'
+      ? new IsotropicClusteredVectors(size, random)
+      : new LatentClusteredVectors(size, random);
 
   log(`n=${size}: filling the SQLite store`);
   const store = SqliteStore.open(dbPath, { embedder: { id: 'bench:synthetic-384', dimensions: DIMENSIONS } });
@@ -283,6 +341,7 @@ function benchSize(size: number, args: Args, root: string): SizeResult {
 
   const result: SizeResult = {
     size,
+    data: args.data,
     dimensions: DIMENSIONS,
     M: args.M,
     efConstruction: args.efConstruction,
@@ -305,11 +364,12 @@ function benchSize(size: number, args: Args, root: string): SizeResult {
 
 function printTable(results: SizeResult[]): void {
   const rows: string[][] = [
-    ['n', 'method', 'ef', 'recall@10', 'p50 ms', 'p99 ms', 'QPS', 'build s', 'load s', 'index MB'],
+    ['n', 'data', 'method', 'ef', 'recall@10', 'p50 ms', 'p99 ms', 'QPS', 'build s', 'load s', 'index MB'],
   ];
   for (const r of results) {
     rows.push([
       String(r.size),
+      r.data,
       `exact scan (${r.exact.queries} q)`,
       '-',
       '1',
@@ -323,6 +383,7 @@ function printTable(results: SizeResult[]): void {
     for (const h of r.hnsw) {
       rows.push([
         String(r.size),
+        r.data,
         `hnsw M=${r.M} efC=${r.efConstruction}`,
         String(h.ef),
         String(h.recallAt10),

@@ -126,6 +126,20 @@ enzyme enzymes kinase phosphorylation transcription transcriptional translation 
 mitochondria oxidative damage repair apoptosis death survival proliferation differentiation migration invasion
 metastasis inflammation inflammatory cytokine cytokines antibody antibodies antigen antigens lymphocytes macrophages
 neurons neuronal neural cortex cognitive memory learning behavior behaviour sleep pain age aging older elderly
+research researcher researchers participant participants regular regularly aged minute minutes walked walking
+vaccination vaccinated lower lowers lowered higher raises raised reduction reductions improvement improved improve
+trial randomised placebo baseline follow week weeks months daily annual annually previous previously recent recently
+current currently overall total median mean average standard deviation error estimate estimated estimates adjusted
+difference differences change changes changed effective effectiveness efficacy safety adverse events event benefit
+benefits harm harms evidence review systematic meta analysis prospective retrospective observational experimental
+laboratory clinic hospitalised admission admissions emergency department primary patients survival survived died
+deaths death mortality morbidity morbid symptom symptoms sign signs diagnosis diagnosed diagnostic screening test
+tests tested testing positive negative sensitivity specificity accuracy predict predicted prediction predictive
+marker markers biomarker biomarkers target targets targeted targeting novel potential potentially important
+importance key critical essential major minor large larger largest small smaller smallest significant similar
+different distinct various several multiple single both either neither each every whereas while whereby thereby
+furthermore moreover additionally finally conclusion conclusions conclude concluded background objective objectives
+aim aims purpose design setting methods main measures results limitations interpretation funding
 """.split()
 
 AFFIXES = """

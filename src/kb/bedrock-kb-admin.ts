@@ -6,6 +6,7 @@
 import {
   BedrockAgentClient,
   type BedrockAgentClientConfig,
+  type KnowledgeBase as BedrockKnowledgeBaseDescription,
   CreateDataSourceCommand,
   type CreateDataSourceCommandInput,
   CreateKnowledgeBaseCommand,
@@ -17,14 +18,12 @@ import {
   GetKnowledgeBaseCommand,
   type IngestionJob,
   type IngestionJobStatistics,
-  type KnowledgeBase as BedrockKnowledgeBaseDescription,
   ListDataSourcesCommand,
   StartIngestionJobCommand,
   type StorageConfiguration,
   type VectorIngestionConfiguration,
 } from '@aws-sdk/client-bedrock-agent';
 import { kbError, type LocalKbError } from '../errors.js';
-import { traceCall } from '../generate/bedrock-runtime.js';
 import { foundationModelArn, knowledgeBaseError } from './bedrock-knowledge-base.js';
 
 export interface BedrockKnowledgeBaseAdminOptions {
@@ -108,9 +107,13 @@ export class BedrockKnowledgeBaseAdmin {
     for (const name of ['pollIntervalMs', 'timeoutMs'] as const) {
       const value = options[name];
       if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-        throw kbError('INVALID_OPTION', `${name} must be a non-negative number of milliseconds, got ${String(value)}.`, {
-          input: name,
-        });
+        throw kbError(
+          'INVALID_OPTION',
+          `${name} must be a non-negative number of milliseconds, got ${String(value)}.`,
+          {
+            input: name,
+          },
+        );
       }
     }
     this.#client = options.client ?? new BedrockAgentClient(options.clientConfig ?? {});
@@ -145,24 +148,33 @@ export class BedrockKnowledgeBaseAdmin {
           embeddingModelArn,
           ...(options.dimensions === undefined
             ? {}
-            : { embeddingModelConfiguration: { bedrockEmbeddingModelConfiguration: { dimensions: options.dimensions } } }),
+            : {
+                embeddingModelConfiguration: {
+                  bedrockEmbeddingModelConfiguration: { dimensions: options.dimensions },
+                },
+              }),
         },
       },
       storageConfiguration: options.storage,
     });
-    const created = await this.#send('CreateKnowledgeBase', options.name, command);
+    const created = await this.#send('CreateKnowledgeBase', options.name, (client, sendOptions) =>
+      client.send(command, sendOptions),
+    );
     const knowledgeBase = created.knowledgeBase!;
     if (options.wait === false) return knowledgeBase;
     return this.waitForKnowledgeBase(knowledgeBase.knowledgeBaseId!);
   }
 
   /** Polls GetKnowledgeBase until ACTIVE; FAILED becomes KNOWLEDGE_BASE_ERROR with Bedrock's failureReasons. */
-  async waitForKnowledgeBase(knowledgeBaseId: string, options: Omit<WaitOptions, 'onProgress'> = {}): Promise<BedrockKnowledgeBaseDescription> {
+  async waitForKnowledgeBase(
+    knowledgeBaseId: string,
+    options: Omit<WaitOptions, 'onProgress'> = {},
+  ): Promise<BedrockKnowledgeBaseDescription> {
     return this.#poll(`knowledge base ${knowledgeBaseId} to become ACTIVE`, options, async () => {
       const { knowledgeBase } = await this.#send(
         'GetKnowledgeBase',
         knowledgeBaseId,
-        new GetKnowledgeBaseCommand({ knowledgeBaseId }),
+        (client, sendOptions) => client.send(new GetKnowledgeBaseCommand({ knowledgeBaseId }), sendOptions),
         options.signal,
       );
       if (knowledgeBase?.status === 'ACTIVE') return knowledgeBase;
@@ -170,7 +182,10 @@ export class BedrockKnowledgeBaseAdmin {
         throw kbError(
           'KNOWLEDGE_BASE_ERROR',
           `Knowledge base ${knowledgeBaseId} is ${knowledgeBase.status}: ${(knowledgeBase.failureReasons ?? ['no reason given']).join('; ')}.`,
-          { input: knowledgeBaseId, details: { operation: 'GetKnowledgeBase', failureReasons: knowledgeBase.failureReasons ?? [] } },
+          {
+            input: knowledgeBaseId,
+            details: { operation: 'GetKnowledgeBase', failureReasons: knowledgeBase.failureReasons ?? [] },
+          },
         );
       }
       return undefined;
@@ -184,44 +199,56 @@ export class BedrockKnowledgeBaseAdmin {
     let dataSourceConfiguration: CreateDataSourceCommandInput['dataSourceConfiguration'];
     if (options.s3) {
       requireString(options.s3.bucket, 's3.bucket');
-      const bucketArn = options.s3.bucket.startsWith('arn:') ? options.s3.bucket : `arn:aws:s3:::${options.s3.bucket}`;
+      const bucketArn = options.s3.bucket.startsWith('arn:')
+        ? options.s3.bucket
+        : `arn:aws:s3:::${options.s3.bucket}`;
       dataSourceConfiguration = {
         type: 'S3',
         s3Configuration: {
           bucketArn,
           ...(options.s3.inclusionPrefixes ? { inclusionPrefixes: options.s3.inclusionPrefixes } : {}),
-          ...(options.s3.bucketOwnerAccountId ? { bucketOwnerAccountId: options.s3.bucketOwnerAccountId } : {}),
+          ...(options.s3.bucketOwnerAccountId
+            ? { bucketOwnerAccountId: options.s3.bucketOwnerAccountId }
+            : {}),
         },
       };
     } else {
       dataSourceConfiguration = { type: 'CUSTOM' };
     }
-    const { dataSource } = await this.#send(
-      'CreateDataSource',
-      knowledgeBaseId,
-      new CreateDataSourceCommand({
-        knowledgeBaseId,
-        name: options.name,
-        dataSourceConfiguration,
-        ...(options.description === undefined ? {} : { description: options.description }),
-        ...(options.vectorIngestionConfiguration ? { vectorIngestionConfiguration: options.vectorIngestionConfiguration } : {}),
-        ...(options.dataDeletionPolicy ? { dataDeletionPolicy: options.dataDeletionPolicy } : {}),
-      }),
+    const { dataSource } = await this.#send('CreateDataSource', knowledgeBaseId, (client, sendOptions) =>
+      client.send(
+        new CreateDataSourceCommand({
+          knowledgeBaseId,
+          name: options.name,
+          dataSourceConfiguration,
+          ...(options.description === undefined ? {} : { description: options.description }),
+          ...(options.vectorIngestionConfiguration
+            ? { vectorIngestionConfiguration: options.vectorIngestionConfiguration }
+            : {}),
+          ...(options.dataDeletionPolicy ? { dataDeletionPolicy: options.dataDeletionPolicy } : {}),
+        }),
+        sendOptions,
+      ),
     );
     return dataSource!;
   }
 
-  async startIngestionJob(knowledgeBaseId: string, dataSourceId: string, description?: string): Promise<IngestionJob> {
+  async startIngestionJob(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    description?: string,
+  ): Promise<IngestionJob> {
     requireString(knowledgeBaseId, 'knowledgeBaseId');
     requireString(dataSourceId, 'dataSourceId');
-    const { ingestionJob } = await this.#send(
-      'StartIngestionJob',
-      knowledgeBaseId,
-      new StartIngestionJobCommand({
-        knowledgeBaseId,
-        dataSourceId,
-        ...(description === undefined ? {} : { description }),
-      }),
+    const { ingestionJob } = await this.#send('StartIngestionJob', knowledgeBaseId, (client, sendOptions) =>
+      client.send(
+        new StartIngestionJobCommand({
+          knowledgeBaseId,
+          dataSourceId,
+          ...(description === undefined ? {} : { description }),
+        }),
+        sendOptions,
+      ),
     );
     return ingestionJob!;
   }
@@ -242,7 +269,11 @@ export class BedrockKnowledgeBaseAdmin {
       const { ingestionJob } = await this.#send(
         'GetIngestionJob',
         knowledgeBaseId,
-        new GetIngestionJobCommand({ knowledgeBaseId, dataSourceId, ingestionJobId }),
+        (client, sendOptions) =>
+          client.send(
+            new GetIngestionJobCommand({ knowledgeBaseId, dataSourceId, ingestionJobId }),
+            sendOptions,
+          ),
         options.signal,
       );
       const status = ingestionJob?.status ?? 'UNKNOWN';
@@ -264,7 +295,14 @@ export class BedrockKnowledgeBaseAdmin {
             `${status}: ${reasons.length > 0 ? reasons.join('; ') : 'no reason given'}. Fix the cause and start a new job.`,
           {
             input: ingestionJobId,
-            details: { operation: 'GetIngestionJob', knowledgeBaseId, dataSourceId, status, failureReasons: reasons, statistics },
+            details: {
+              operation: 'GetIngestionJob',
+              knowledgeBaseId,
+              dataSourceId,
+              status,
+              failureReasons: reasons,
+              statistics,
+            },
           },
         );
       }
@@ -272,28 +310,52 @@ export class BedrockKnowledgeBaseAdmin {
     });
   }
 
-  /** Starts an ingestion job (an S3 sync) and waits for it. */
-  async sync(knowledgeBaseId: string, dataSourceId: string, options: WaitOptions & { description?: string } = {}): Promise<IngestionJobResult> {
+  /** Starts an ingestion job (an S3 sync) and waits for it; progress starts with the job as it was started. */
+  async sync(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    options: WaitOptions & { description?: string } = {},
+  ): Promise<IngestionJobResult> {
     const job = await this.startIngestionJob(knowledgeBaseId, dataSourceId, options.description);
+    options.onProgress?.({
+      ingestionJobId: job.ingestionJobId!,
+      status: job.status ?? 'STARTING',
+      statistics: { ...EMPTY_STATISTICS, ...job.statistics },
+      elapsedMs: 0,
+    });
     return this.waitForIngestionJob(knowledgeBaseId, dataSourceId, job.ingestionJobId!, options);
   }
 
   /** DeleteDataSource, then waits until GetDataSource answers ResourceNotFound. */
-  async deleteDataSource(knowledgeBaseId: string, dataSourceId: string, options: Omit<WaitOptions, 'onProgress'> = {}): Promise<void> {
-    await this.#send('DeleteDataSource', knowledgeBaseId, new DeleteDataSourceCommand({ knowledgeBaseId, dataSourceId }), options.signal);
+  async deleteDataSource(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    options: Omit<WaitOptions, 'onProgress'> = {},
+  ): Promise<void> {
+    await this.#send(
+      'DeleteDataSource',
+      knowledgeBaseId,
+      (client, sendOptions) =>
+        client.send(new DeleteDataSourceCommand({ knowledgeBaseId, dataSourceId }), sendOptions),
+      options.signal,
+    );
     await this.#poll(`data source ${dataSourceId} to be deleted`, options, async () => {
       try {
         const { dataSource } = await this.#send(
           'GetDataSource',
           knowledgeBaseId,
-          new GetDataSourceCommand({ knowledgeBaseId, dataSourceId }),
+          (client, sendOptions) =>
+            client.send(new GetDataSourceCommand({ knowledgeBaseId, dataSourceId }), sendOptions),
           options.signal,
         );
         if (dataSource?.status === 'DELETE_UNSUCCESSFUL') {
           throw kbError(
             'KNOWLEDGE_BASE_ERROR',
             `Data source ${dataSourceId} could not be deleted: ${(dataSource.failureReasons ?? ['no reason given']).join('; ')}.`,
-            { input: dataSourceId, details: { operation: 'DeleteDataSource', failureReasons: dataSource.failureReasons ?? [] } },
+            {
+              input: dataSourceId,
+              details: { operation: 'DeleteDataSource', failureReasons: dataSource.failureReasons ?? [] },
+            },
           );
         }
         return undefined;
@@ -308,7 +370,10 @@ export class BedrockKnowledgeBaseAdmin {
    * Deletes a knowledge base cleanly: its data sources first (each waited for, so their vectors are removed
    * per their deletion policy), then the knowledge base, waiting until Bedrock no longer knows it.
    */
-  async deleteKnowledgeBase(knowledgeBaseId: string, options: Omit<WaitOptions, 'onProgress'> = {}): Promise<void> {
+  async deleteKnowledgeBase(
+    knowledgeBaseId: string,
+    options: Omit<WaitOptions, 'onProgress'> = {},
+  ): Promise<void> {
     requireString(knowledgeBaseId, 'knowledgeBaseId');
     const dataSourceIds: string[] = [];
     let nextToken: string | undefined;
@@ -316,27 +381,44 @@ export class BedrockKnowledgeBaseAdmin {
       const page = await this.#send(
         'ListDataSources',
         knowledgeBaseId,
-        new ListDataSourcesCommand({ knowledgeBaseId, ...(nextToken ? { nextToken } : {}) }),
+        (client, sendOptions) =>
+          client.send(
+            new ListDataSourcesCommand({ knowledgeBaseId, ...(nextToken ? { nextToken } : {}) }),
+            sendOptions,
+          ),
         options.signal,
       );
-      for (const summary of page.dataSourceSummaries ?? []) if (summary.dataSourceId) dataSourceIds.push(summary.dataSourceId);
+      for (const summary of page.dataSourceSummaries ?? [])
+        if (summary.dataSourceId) dataSourceIds.push(summary.dataSourceId);
       nextToken = page.nextToken;
     } while (nextToken);
-    for (const dataSourceId of dataSourceIds) await this.deleteDataSource(knowledgeBaseId, dataSourceId, options);
-    await this.#send('DeleteKnowledgeBase', knowledgeBaseId, new DeleteKnowledgeBaseCommand({ knowledgeBaseId }), options.signal);
+    for (const dataSourceId of dataSourceIds)
+      await this.deleteDataSource(knowledgeBaseId, dataSourceId, options);
+    await this.#send(
+      'DeleteKnowledgeBase',
+      knowledgeBaseId,
+      (client, sendOptions) => client.send(new DeleteKnowledgeBaseCommand({ knowledgeBaseId }), sendOptions),
+      options.signal,
+    );
     await this.#poll(`knowledge base ${knowledgeBaseId} to be deleted`, options, async () => {
       try {
         const { knowledgeBase } = await this.#send(
           'GetKnowledgeBase',
           knowledgeBaseId,
-          new GetKnowledgeBaseCommand({ knowledgeBaseId }),
+          (client, sendOptions) => client.send(new GetKnowledgeBaseCommand({ knowledgeBaseId }), sendOptions),
           options.signal,
         );
         if (knowledgeBase?.status === 'DELETE_UNSUCCESSFUL') {
           throw kbError(
             'KNOWLEDGE_BASE_ERROR',
             `Knowledge base ${knowledgeBaseId} could not be deleted: ${(knowledgeBase.failureReasons ?? ['no reason given']).join('; ')}.`,
-            { input: knowledgeBaseId, details: { operation: 'DeleteKnowledgeBase', failureReasons: knowledgeBase.failureReasons ?? [] } },
+            {
+              input: knowledgeBaseId,
+              details: {
+                operation: 'DeleteKnowledgeBase',
+                failureReasons: knowledgeBase.failureReasons ?? [],
+              },
+            },
           );
         }
         return undefined;
@@ -355,50 +437,55 @@ export class BedrockKnowledgeBaseAdmin {
     try {
       return await this.#client.config.region();
     } catch (error) {
-      throw kbError('INVALID_OPTION', 'No AWS region is configured; set AWS_REGION or pass clientConfig.region.', {
-        input: 'region',
-        cause: error,
-      });
+      throw kbError(
+        'INVALID_OPTION',
+        'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
+        {
+          input: 'region',
+          cause: error,
+        },
+      );
     }
   }
 
   /** Calls `check` every poll interval until it returns a value; gives up after the timeout. */
-  async #poll<T>(what: string, options: Omit<WaitOptions, 'onProgress'>, check: () => Promise<T | undefined>): Promise<T> {
+  async #poll<T>(
+    what: string,
+    options: Omit<WaitOptions, 'onProgress'>,
+    check: () => Promise<T | undefined>,
+  ): Promise<T> {
     const interval = options.pollIntervalMs ?? this.#pollIntervalMs;
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     while (true) {
       const value = await check();
       if (value !== undefined) return value;
       if (Date.now() > deadline) {
-        throw kbError('KNOWLEDGE_BASE_ERROR', `Gave up waiting for ${what} after ${options.timeoutMs ?? this.#timeoutMs} ms; raise timeoutMs.`, {
-          input: what,
-        });
+        throw kbError(
+          'KNOWLEDGE_BASE_ERROR',
+          `Gave up waiting for ${what} after ${options.timeoutMs ?? this.#timeoutMs} ms; raise timeoutMs.`,
+          {
+            input: what,
+          },
+        );
       }
       await sleep(interval, options.signal);
     }
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: one helper sends every bedrock-agent command.
-  async #send<C extends Parameters<typeof traceCall>[0] & Parameters<BedrockAgentClient['send']>[0]>(
+  /** Sends one command, mapping any failure to a LocalKbError that names the operation and the resource. */
+  async #send<T>(
     operation: string,
     resource: string,
-    command: C,
+    send: (client: BedrockAgentClient, options: { abortSignal?: AbortSignal }) => Promise<T>,
     signal?: AbortSignal,
-  ): Promise<Awaited<ReturnType<typeof this.sendCommand<C>>>> {
+  ): Promise<T> {
     try {
-      return await this.sendCommand(command, signal);
+      return await send(this.#client, signal ? { abortSignal: signal } : {});
     } catch (error) {
       throw adminError(error, operation, resource, signal);
     }
   }
-
-  private sendCommand<C extends Parameters<BedrockAgentClient['send']>[0]>(command: C, signal?: AbortSignal) {
-    // The overloads of send() infer the output from the command's own type.
-    return this.#client.send(command as never, signal ? { abortSignal: signal } : {}) as ReturnType<C['resolveMiddleware']> extends never ? never : Promise<OutputOf<C>>;
-  }
 }
-
-type OutputOf<C> = C extends { resolveMiddleware: (...args: never[]) => (...args: never[]) => Promise<{ output: infer O }> } ? O : never;
 
 function adminError(error: unknown, operation: string, resource: string, signal?: AbortSignal): LocalKbError {
   return knowledgeBaseError(error, { operation, knowledgeBaseId: resource, ...(signal ? { signal } : {}) });

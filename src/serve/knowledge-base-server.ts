@@ -50,7 +50,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * RetrieveAndGenerateStream, Rerank; HTTP/1.1 and h2c on one port), so code written for a managed Bedrock
  * Knowledge Base runs unchanged with `new BedrockAgentRuntimeClient({ endpoint })`.
  */
-export async function startKnowledgeBaseServer(options: KnowledgeBaseServerOptions): Promise<KnowledgeBaseServer> {
+export async function startKnowledgeBaseServer(
+  options: KnowledgeBaseServerOptions,
+): Promise<KnowledgeBaseServer> {
   const credentials = validateServerOptions(options);
   const backend: AgentRuntimeBackend = {
     knowledgeBase(knowledgeBaseId) {
@@ -89,7 +91,10 @@ export async function startKnowledgeBaseServer(options: KnowledgeBaseServerOptio
     try {
       match = router.match(request.method, request.rawPath);
     } catch {
-      throw new AwsServiceError('ValidationException', `The path ${request.rawPath} has an invalid percent-encoding.`);
+      throw new AwsServiceError(
+        'ValidationException',
+        `The path ${request.rawPath} has an invalid percent-encoding.`,
+      );
     }
     if (!match) {
       throw new AwsServiceError(
@@ -124,16 +129,24 @@ function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredenti
   ]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
-      throw kbError('INVALID_OPTION', `Unknown server option "${key}"; expected one of ${[...known].join(', ')}.`, {
-        input: key,
-      });
+      throw kbError(
+        'INVALID_OPTION',
+        `Unknown server option "${key}"; expected one of ${[...known].join(', ')}.`,
+        {
+          input: key,
+        },
+      );
     }
   }
   const kb = options.knowledgeBase as Partial<KnowledgeBase> | undefined;
   if (!kb || typeof kb.retrieve !== 'function' || typeof kb.retrieveAndGenerate !== 'function') {
-    throw kbError('INVALID_OPTION', 'knowledgeBase must be a KnowledgeBase (e.g. LocalKnowledgeBase.open(...)).', {
-      input: 'knowledgeBase',
-    });
+    throw kbError(
+      'INVALID_OPTION',
+      'knowledgeBase must be a KnowledgeBase (e.g. LocalKnowledgeBase.open(...)).',
+      {
+        input: 'knowledgeBase',
+      },
+    );
   }
   if (options.knowledgeBaseId !== undefined && !/^[0-9a-zA-Z]{1,10}$/.test(options.knowledgeBaseId)) {
     throw kbError(
@@ -143,9 +156,13 @@ function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredenti
     );
   }
   if (options.generationModel !== undefined && !['request', 'generator'].includes(options.generationModel)) {
-    throw kbError('INVALID_OPTION', `generationModel must be "request" or "generator", got "${options.generationModel}".`, {
-      input: 'generationModel',
-    });
+    throw kbError(
+      'INVALID_OPTION',
+      `generationModel must be "request" or "generator", got "${options.generationModel}".`,
+      {
+        input: 'generationModel',
+      },
+    );
   }
   const pageSize = options.retrievePageSize;
   if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1)) {
@@ -161,7 +178,9 @@ function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredenti
         : [options.credentials as AwsCredentialPair];
   for (const pair of credentials) {
     if (!pair?.accessKeyId || !pair.secretAccessKey) {
-      throw kbError('INVALID_OPTION', 'credentials need both accessKeyId and secretAccessKey.', { input: 'credentials' });
+      throw kbError('INVALID_OPTION', 'credentials need both accessKeyId and secretAccessKey.', {
+        input: 'credentials',
+      });
     }
   }
   const host = options.host ?? '127.0.0.1';

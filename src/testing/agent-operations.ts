@@ -13,7 +13,12 @@ import {
 } from '../serve/agent-runtime/request-body.js';
 import { AwsServiceError } from '../serve/wire/aws-errors.js';
 import type { WireRequest } from '../serve/wire/http-server.js';
-import { sendJson, type WireOperation, type WireOperationCall, type WireRoute } from '../serve/wire/operation.js';
+import {
+  sendJson,
+  type WireOperation,
+  type WireOperationCall,
+  type WireRoute,
+} from '../serve/wire/operation.js';
 import type { DocumentFormat, Metadata, MetadataValue } from '../types.js';
 import type {
   DataSourceRecord,
@@ -34,12 +39,18 @@ const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/.+$/;
 const RESOURCE_NAME = /^([0-9a-zA-Z][_-]?){1,100}$/;
 
 /** A JSON operation: the body read (GET and DELETE have none), the handler's result sent with `status`. */
-function operation(status: number, handler: (call: WireOperationCall, body: JsonObject) => unknown): WireOperation {
+function operation(
+  status: number,
+  handler: (call: WireOperationCall, body: JsonObject) => unknown,
+): WireOperation {
   return {
     streaming: false,
     subject: subjectOf,
     async run(call) {
-      const body = call.request.method === 'GET' || call.request.method === 'DELETE' ? {} : parseJsonBody(call.request.body);
+      const body =
+        call.request.method === 'GET' || call.request.method === 'DELETE'
+          ? {}
+          : parseJsonBody(call.request.body);
       sendJson(call, status, handler(call, body));
     },
   };
@@ -49,7 +60,10 @@ function subjectOf(_request: WireRequest, params: Record<string, string>) {
   const ids = [params.knowledgeBaseId, params.dataSourceId, params.ingestionJobId].filter(
     (id): id is string => id !== undefined,
   );
-  return { ids, ...(params.knowledgeBaseId === undefined ? {} : { knowledgeBaseId: params.knowledgeBaseId }) };
+  return {
+    ids,
+    ...(params.knowledgeBaseId === undefined ? {} : { knowledgeBaseId: params.knowledgeBaseId }),
+  };
 }
 
 // ——— wire shapes ———
@@ -62,7 +76,9 @@ function knowledgeBaseJson(record: KnowledgeBaseRecord) {
     ...(record.description === undefined ? {} : { description: record.description }),
     roleArn: record.roleArn,
     knowledgeBaseConfiguration: record.knowledgeBaseConfiguration,
-    ...(record.storageConfiguration === undefined ? {} : { storageConfiguration: record.storageConfiguration }),
+    ...(record.storageConfiguration === undefined
+      ? {}
+      : { storageConfiguration: record.storageConfiguration }),
     status: record.status,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
@@ -119,7 +135,8 @@ function page<T>(items: T[], body: JsonObject): { items: T[]; nextToken?: string
   let offset = 0;
   if (token !== undefined) {
     offset = Number(Buffer.from(token, 'base64url').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0) throw new AwsServiceError('ValidationException', 'The nextToken is invalid.');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new AwsServiceError('ValidationException', 'The nextToken is invalid.');
   }
   const slice = items.slice(offset, offset + maxResults);
   const next = offset + slice.length;
@@ -173,14 +190,23 @@ function readMetadataValue(value: unknown, at: string): MetadataValue {
       if (typeof value.booleanValue === 'boolean') return value.booleanValue;
       break;
     case 'STRING_LIST':
-      if (Array.isArray(value.stringListValue) && value.stringListValue.every((item) => typeof item === 'string')) {
+      if (
+        Array.isArray(value.stringListValue) &&
+        value.stringListValue.every((item) => typeof item === 'string')
+      ) {
         return value.stringListValue as string[];
       }
       break;
     default:
-      throw validationError(`${at}.type`, 'Member must satisfy enum value set: [BOOLEAN, NUMBER, STRING, STRING_LIST]');
+      throw validationError(
+        `${at}.type`,
+        'Member must satisfy enum value set: [BOOLEAN, NUMBER, STRING, STRING_LIST]',
+      );
   }
-  throw new AwsServiceError('ValidationException', `The metadata value at ${at} does not match its type ${String(value.type)}.`);
+  throw new AwsServiceError(
+    'ValidationException',
+    `The metadata value at ${at} does not match its type ${String(value.type)}.`,
+  );
 }
 
 const MIME_FORMATS: Record<string, DocumentFormat> = {
@@ -196,36 +222,70 @@ function readDocument(document: unknown, index: number): DocumentIngestRequest {
   let request: DocumentIngestRequest;
   if (content.dataSourceType === 'CUSTOM') {
     const custom = objectAt(content, 'custom', `${at}.content.custom`, true)!;
-    const identifier = objectAt(custom, 'customDocumentIdentifier', `${at}.content.custom.customDocumentIdentifier`, true)!;
+    const identifier = objectAt(
+      custom,
+      'customDocumentIdentifier',
+      `${at}.content.custom.customDocumentIdentifier`,
+      true,
+    )!;
     const id = stringAt(identifier, 'id', `${at}.content.custom.customDocumentIdentifier.id`, true)!;
     if (custom.sourceType === 'IN_LINE') {
       const inline = objectAt(custom, 'inlineContent', `${at}.content.custom.inlineContent`, true)!;
       if (inline.type === 'TEXT') {
         const text = objectAt(inline, 'textContent', `${at}.content.custom.inlineContent.textContent`, true)!;
         request = {
-          content: { kind: 'inline', id, text: stringAt(text, 'data', `${at}.content.custom.inlineContent.textContent.data`, true)!, format: 'text' },
+          content: {
+            kind: 'inline',
+            id,
+            text: stringAt(text, 'data', `${at}.content.custom.inlineContent.textContent.data`, true)!,
+            format: 'text',
+          },
         };
       } else if (inline.type === 'BYTE') {
-        const bytes = objectAt(inline, 'byteContent', `${at}.content.custom.inlineContent.byteContent`, true)!;
-        const mimeType = stringAt(bytes, 'mimeType', `${at}.content.custom.inlineContent.byteContent.mimeType`, true)!;
+        const bytes = objectAt(
+          inline,
+          'byteContent',
+          `${at}.content.custom.inlineContent.byteContent`,
+          true,
+        )!;
+        const mimeType = stringAt(
+          bytes,
+          'mimeType',
+          `${at}.content.custom.inlineContent.byteContent.mimeType`,
+          true,
+        )!;
         const data = stringAt(bytes, 'data', `${at}.content.custom.inlineContent.byteContent.data`, true)!;
         const format = MIME_FORMATS[mimeType.split(';')[0]!.trim().toLowerCase()];
         request = format
           ? { content: { kind: 'inline', id, text: Buffer.from(data, 'base64').toString('utf8'), format } }
           : { content: { kind: 'inline-unsupported', id, mimeType } };
       } else {
-        throw validationError(`${at}.content.custom.inlineContent.type`, 'Member must satisfy enum value set: [BYTE, TEXT]');
+        throw validationError(
+          `${at}.content.custom.inlineContent.type`,
+          'Member must satisfy enum value set: [BYTE, TEXT]',
+        );
       }
     } else if (custom.sourceType === 'S3_LOCATION') {
       const location = objectAt(custom, 's3Location', `${at}.content.custom.s3Location`, true)!;
-      request = { content: { kind: 'custom-s3', id, uri: stringAt(location, 'uri', `${at}.content.custom.s3Location.uri`, true)! } };
+      request = {
+        content: {
+          kind: 'custom-s3',
+          id,
+          uri: stringAt(location, 'uri', `${at}.content.custom.s3Location.uri`, true)!,
+        },
+      };
     } else {
-      throw validationError(`${at}.content.custom.sourceType`, 'Member must satisfy enum value set: [IN_LINE, S3_LOCATION]');
+      throw validationError(
+        `${at}.content.custom.sourceType`,
+        'Member must satisfy enum value set: [IN_LINE, S3_LOCATION]',
+      );
     }
   } else if (content.dataSourceType === 'S3') {
     const s3 = objectAt(content, 's3', `${at}.content.s3`, true)!;
     const location = objectAt(s3, 's3Location', `${at}.content.s3.s3Location`, true)!;
-    request = { content: { kind: 's3', uri: stringAt(location, 'uri', `${at}.content.s3.s3Location.uri`, true)! } };
+    request = {
+      content: { kind: 's3', uri: stringAt(location, 'uri', `${at}.content.s3.s3Location.uri`, true)! },
+    };
   } else {
     throw validationError(`${at}.content.dataSourceType`, 'Member must satisfy enum value set: [CUSTOM, S3]');
   }
@@ -233,7 +293,8 @@ function readDocument(document: unknown, index: number): DocumentIngestRequest {
   if (metadata) {
     if (metadata.type === 'IN_LINE_ATTRIBUTE') {
       const attributes = metadata.inlineAttributes;
-      if (!Array.isArray(attributes)) throw validationError(`${at}.metadata.inlineAttributes`, 'Member must not be null');
+      if (!Array.isArray(attributes))
+        throw validationError(`${at}.metadata.inlineAttributes`, 'Member must not be null');
       const inline: Metadata = {};
       attributes.forEach((attribute, i) => {
         const attributeAt = `${at}.metadata.inlineAttributes.${i + 1}.member`;
@@ -246,7 +307,10 @@ function readDocument(document: unknown, index: number): DocumentIngestRequest {
       const location = objectAt(metadata, 's3Location', `${at}.metadata.s3Location`, true)!;
       request.metadata = { s3Uri: stringAt(location, 'uri', `${at}.metadata.s3Location.uri`, true)! };
     } else {
-      throw validationError(`${at}.metadata.type`, 'Member must satisfy enum value set: [IN_LINE_ATTRIBUTE, S3_LOCATION]');
+      throw validationError(
+        `${at}.metadata.type`,
+        'Member must satisfy enum value set: [IN_LINE_ATTRIBUTE, S3_LOCATION]',
+      );
     }
   }
   return request;
@@ -258,7 +322,10 @@ function readIdentifiers(body: JsonObject): DocumentIdentifier[] {
     throw validationError('documentIdentifiers', 'Member must not be null or empty');
   }
   if (identifiers.length > MAX_DOCUMENTS_PER_REQUEST) {
-    throw validationError('documentIdentifiers', `Member must have length less than or equal to ${MAX_DOCUMENTS_PER_REQUEST}`);
+    throw validationError(
+      'documentIdentifiers',
+      `Member must have length less than or equal to ${MAX_DOCUMENTS_PER_REQUEST}`,
+    );
   }
   return identifiers.map((identifier, index) => {
     const at = `documentIdentifiers.${index + 1}.member`;
@@ -277,7 +344,11 @@ function readIdentifiers(body: JsonObject): DocumentIdentifier[] {
 
 function requireName(body: JsonObject): string {
   const name = stringAt(body, 'name', 'name', true)!;
-  if (!RESOURCE_NAME.test(name)) throw validationError('name', 'Member must satisfy regular expression pattern: ([0-9a-zA-Z][_-]?){1,100}');
+  if (!RESOURCE_NAME.test(name))
+    throw validationError(
+      'name',
+      'Member must satisfy regular expression pattern: ([0-9a-zA-Z][_-]?){1,100}',
+    );
   return name;
 }
 
@@ -298,7 +369,11 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       op(202, (_call, body) => {
         const name = requireName(body);
         const roleArn = stringAt(body, 'roleArn', 'roleArn', true)!;
-        if (!ROLE_ARN.test(roleArn)) throw validationError('roleArn', 'Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+');
+        if (!ROLE_ARN.test(roleArn))
+          throw validationError(
+            'roleArn',
+            'Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+',
+          );
         const knowledgeBaseConfiguration = readKnowledgeBaseConfiguration(body);
         const storageConfiguration = objectAt(body, 'storageConfiguration', 'storageConfiguration', true)!;
         stringAt(storageConfiguration, 'type', 'storageConfiguration.type', true);
@@ -313,7 +388,12 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
         return { knowledgeBase: knowledgeBaseJson(record) };
       }),
     ],
-    ['GET', kb, 'GetKnowledgeBase', op(200, (call) => ({ knowledgeBase: knowledgeBaseJson(registry.knowledgeBase(kbId(call))) }))],
+    [
+      'GET',
+      kb,
+      'GetKnowledgeBase',
+      op(200, (call) => ({ knowledgeBase: knowledgeBaseJson(registry.knowledgeBase(kbId(call))) })),
+    ],
     [
       'POST',
       '/knowledgebases/',
@@ -347,9 +427,18 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       'CreateDataSource',
       op(200, (call, body) => {
         const name = requireName(body);
-        const dataSourceConfiguration = objectAt(body, 'dataSourceConfiguration', 'dataSourceConfiguration', true)!;
+        const dataSourceConfiguration = objectAt(
+          body,
+          'dataSourceConfiguration',
+          'dataSourceConfiguration',
+          true,
+        )!;
         const description = stringAt(body, 'description', 'description');
-        const vectorIngestionConfiguration = objectAt(body, 'vectorIngestionConfiguration', 'vectorIngestionConfiguration');
+        const vectorIngestionConfiguration = objectAt(
+          body,
+          'vectorIngestionConfiguration',
+          'vectorIngestionConfiguration',
+        );
         const policy = stringAt(body, 'dataDeletionPolicy', 'dataDeletionPolicy');
         if (policy !== undefined && policy !== 'DELETE' && policy !== 'RETAIN') {
           throw validationError('dataDeletionPolicy', 'Member must satisfy enum value set: [RETAIN, DELETE]');
@@ -364,7 +453,12 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
         return { dataSource: dataSourceJson(dataSource) };
       }),
     ],
-    ['GET', ds, 'GetDataSource', op(200, (call) => ({ dataSource: dataSourceJson(registry.dataSource(kbId(call), dsId(call))) }))],
+    [
+      'GET',
+      ds,
+      'GetDataSource',
+      op(200, (call) => ({ dataSource: dataSourceJson(registry.dataSource(kbId(call), dsId(call))) })),
+    ],
     [
       'POST',
       `${kb}/datasources/`,
@@ -390,7 +484,11 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       'DeleteDataSource',
       op(202, (call) => {
         const dataSource = registry.deleteDataSource(kbId(call), dsId(call));
-        return { knowledgeBaseId: dataSource.knowledgeBaseId, dataSourceId: dataSource.dataSourceId, status: dataSource.status };
+        return {
+          knowledgeBaseId: dataSource.knowledgeBaseId,
+          dataSourceId: dataSource.dataSourceId,
+          status: dataSource.status,
+        };
       }),
     ],
     [
@@ -407,7 +505,9 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       `${ds}/ingestionjobs/{ingestionJobId}`,
       'GetIngestionJob',
       op(200, (call) => ({
-        ingestionJob: jobJson(registry.ingestionJob(kbId(call), dsId(call), call.params.ingestionJobId ?? '')),
+        ingestionJob: jobJson(
+          registry.ingestionJob(kbId(call), dsId(call), call.params.ingestionJobId ?? ''),
+        ),
       })),
     ],
     [
@@ -419,8 +519,16 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
         const filters = body.filters;
         if (Array.isArray(filters)) {
           for (const filter of filters) {
-            if (!isObject(filter) || filter.attribute !== 'STATUS' || filter.operator !== 'EQ' || !Array.isArray(filter.values)) {
-              throw new AwsServiceError('ValidationException', 'Ingestion job filters must be { attribute: STATUS, operator: EQ, values }.');
+            if (
+              !isObject(filter) ||
+              filter.attribute !== 'STATUS' ||
+              filter.operator !== 'EQ' ||
+              !Array.isArray(filter.values)
+            ) {
+              throw new AwsServiceError(
+                'ValidationException',
+                'Ingestion job filters must be { attribute: STATUS, operator: EQ, values }.',
+              );
             }
             const values = filter.values as unknown[];
             jobs = jobs.filter((job) => values.includes(job.status));
@@ -446,9 +554,13 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       'IngestKnowledgeBaseDocuments',
       op(202, (call, body) => {
         const documents = body.documents;
-        if (!Array.isArray(documents) || documents.length === 0) throw validationError('documents', 'Member must not be null or empty');
+        if (!Array.isArray(documents) || documents.length === 0)
+          throw validationError('documents', 'Member must not be null or empty');
         if (documents.length > MAX_DOCUMENTS_PER_REQUEST) {
-          throw validationError('documents', `Member must have length less than or equal to ${MAX_DOCUMENTS_PER_REQUEST}`);
+          throw validationError(
+            'documents',
+            `Member must have length less than or equal to ${MAX_DOCUMENTS_PER_REQUEST}`,
+          );
         }
         const requests = documents.map(readDocument);
         const details = registry.ingestDocuments(kbId(call), dsId(call), requests);
@@ -489,4 +601,3 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
     ],
   ];
 }
-

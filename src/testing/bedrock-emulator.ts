@@ -39,7 +39,9 @@ interface Script {
 }
 
 /** A route of one of the emulated services: bedrock-runtime (model operations) or the knowledge-base services. */
-type EmulatedRoute = { service: 'runtime'; operation: RuntimeOperation } | { service: 'agent'; operation: WireOperation };
+type EmulatedRoute =
+  | { service: 'runtime'; operation: RuntimeOperation }
+  | { service: 'agent'; operation: WireOperation };
 
 /**
  * Starts a wire-faithful Amazon Bedrock on 127.0.0.1: bedrock-runtime (every model family in its native body
@@ -72,7 +74,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const generator = new EmulatedModelGenerator(DEFAULT_KB_MODEL, (modelId, request) => {
     const resolved = resolveModelId(modelId, aliases);
     const family = familyFor(resolved.baseModelId);
-    if (!family || family.kind !== 'text') {
+    if (family?.kind !== 'text') {
       throw new AwsServiceError(
         'ValidationException',
         `The model ${modelId} cannot generate text for a knowledge base; use a text model such as ${DEFAULT_KB_MODEL}.`,
@@ -89,7 +91,10 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       http2: false,
     };
     const script = scriptFor([resolved.requested, resolved.baseModelId], record);
-    return { completion: completeText(request, script), guardrailIntervened: script?.guardrailIntervention === true };
+    return {
+      completion: completeText(request, script),
+      guardrailIntervened: script?.guardrailIntervention === true,
+    };
   });
 
   const createdDataDirectory = options.dataDir === undefined;
@@ -134,12 +139,19 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   for (const [method, pattern, name, operation] of RUNTIME_ROUTES) {
     router.add(method, pattern, name, { service: 'runtime', operation });
   }
-  for (const [method, pattern, name, operation] of [...agentRuntimeRoutes(backend), ...agentRoutes(registry)]) {
+  for (const [method, pattern, name, operation] of [
+    ...agentRuntimeRoutes(backend),
+    ...agentRoutes(registry),
+  ]) {
     router.add(method, pattern, name, { service: 'agent', operation });
   }
 
   /** Ids a call is known by (for faults and scripts): model ids resolved to their foundation model too. */
-  function subjectOf(route: EmulatedRoute, request: WireRequest, params: Record<string, string>): CallSubject {
+  function subjectOf(
+    route: EmulatedRoute,
+    request: WireRequest,
+    params: Record<string, string>,
+  ): CallSubject {
     if (route.service === 'agent') {
       const subject = route.operation.subject?.(request, params) ?? { ids: [] };
       if (subject.modelId !== undefined) {
@@ -338,9 +350,13 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       },
       failIngestionJob(reasons, opts = {}) {
         if (!Array.isArray(reasons) || reasons.length === 0 || reasons.some((r) => typeof r !== 'string')) {
-          throw kbError('INVALID_OPTION', 'failIngestionJob needs a non-empty list of failure reasons (strings).', {
-            input: 'reasons',
-          });
+          throw kbError(
+            'INVALID_OPTION',
+            'failIngestionJob needs a non-empty list of failure reasons (strings).',
+            {
+              input: 'reasons',
+            },
+          );
         }
         const count = opts.count ?? 1;
         if (!Number.isInteger(count) || count < 1) {
@@ -441,9 +457,13 @@ function validateOptions(options: BedrockEmulatorOptions): void {
     const value = options[name];
     const minimum = name === 'transitionMs' ? 0 : 1;
     if (value !== undefined && (!Number.isInteger(value) || value < minimum)) {
-      throw kbError('INVALID_OPTION', `${name} must be an integer of at least ${minimum}, got ${String(value)}.`, {
-        input: name,
-      });
+      throw kbError(
+        'INVALID_OPTION',
+        `${name} must be an integer of at least ${minimum}, got ${String(value)}.`,
+        {
+          input: name,
+        },
+      );
     }
   }
   if (options.knowledgeBaseEmbedder !== undefined && typeof options.knowledgeBaseEmbedder !== 'function') {

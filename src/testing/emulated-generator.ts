@@ -1,5 +1,11 @@
 import { lastUserMessage, toConversation } from '../generate/conversation.js';
-import type { ChatMessage, GenerateOptions, Generation, GenerationEvent, Generator } from '../generate/types.js';
+import type {
+  ChatMessage,
+  GenerateOptions,
+  Generation,
+  GenerationEvent,
+  Generator,
+} from '../generate/types.js';
 import type { Completion, TextRequest } from './model-families.js';
 
 /** Answers a text request for a model id the way the emulator's runtime operations do (scripts, then default). */
@@ -46,7 +52,10 @@ export class EmulatedModelGenerator implements Generator {
     return generation;
   }
 
-  async *stream(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncIterable<GenerationEvent> {
+  async *stream(
+    messages: readonly ChatMessage[],
+    options: GenerateOptions = {},
+  ): AsyncIterable<GenerationEvent> {
     const generation = await this.generate(messages, options);
     for (const piece of generation.text.split(/(?<=\s)(?=\S)/)) {
       if (piece !== '') yield { type: 'text', text: piece };

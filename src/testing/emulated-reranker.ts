@@ -1,4 +1,10 @@
-import { type RerankDocument, type Reranker, type RerankOptions, type RerankResult, orderRerankResults } from '../retrieve/rerank.js';
+import {
+  orderRerankResults,
+  type RerankDocument,
+  type Reranker,
+  type RerankOptions,
+  type RerankResult,
+} from '../retrieve/rerank.js';
 
 /** The rerank models the emulator answers for (Rerank and Retrieve's rerankingConfiguration). */
 export const EMULATED_RERANK_MODELS = ['amazon.rerank-v1:0', 'cohere.rerank-v3-5:0'] as const;
@@ -32,7 +38,11 @@ export function termOverlapRelevance(query: string, document: string): number {
 export class TermOverlapReranker implements Reranker {
   constructor(readonly id: string) {}
 
-  async rerank(query: string, documents: readonly RerankDocument[], options: RerankOptions = {}): Promise<RerankResult[]> {
+  async rerank(
+    query: string,
+    documents: readonly RerankDocument[],
+    options: RerankOptions = {},
+  ): Promise<RerankResult[]> {
     const scored = documents.map((document, index) => ({
       id: document.id,
       index,

@@ -90,17 +90,9 @@ export interface BedrockEmulatorFaults {
   /** The next `count` matching calls answer ThrottlingException 429 (streams: before the stream opens). */
   throttle(count: number, opts?: FaultTarget): void;
   /** The next `count` matching calls answer this AWS error type and status. */
-  error(
-    count: number,
-    errorType: string,
-    status: number,
-    opts?: FaultTarget & { message?: string },
-  ): void;
+  error(count: number, errorType: string, status: number, opts?: FaultTarget & { message?: string }): void;
   /** The next matching stream call sends `events` event-stream messages, then a modelled exception. */
-  failStreamAfter(
-    events: number,
-    opts?: FaultTarget & { exceptionType?: string; message?: string },
-  ): void;
+  failStreamAfter(events: number, opts?: FaultTarget & { exceptionType?: string; message?: string }): void;
   /** Delays the next `count` (default 1) matching calls by `ms`. */
   delay(ms: number, opts?: FaultTarget & { count?: number }): void;
   /** The next `count` (default 1) matching calls never answer (client timeout tests). */

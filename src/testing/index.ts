@@ -9,10 +9,12 @@ export {
   findNumberedSources,
   firstSentence,
 } from './default-model.js';
+export { EMULATED_RERANK_MODELS, TermOverlapReranker, termOverlapRelevance } from './emulated-reranker.js';
 export type {
   BedrockEmulator,
   BedrockEmulatorFaults,
   BedrockEmulatorOptions,
+  FaultTarget,
   ModelMatcher,
   RecordedRequest,
   ScriptedResponse,

@@ -188,7 +188,11 @@ export class KnowledgeBaseRegistry {
   }): KnowledgeBaseRecord {
     for (const record of this.#records.values()) {
       if (record.name === input.name && record.status !== 'DELETING') {
-        throw new AwsServiceError('ConflictException', `A knowledge base named ${input.name} already exists.`, 409);
+        throw new AwsServiceError(
+          'ConflictException',
+          `A knowledge base named ${input.name} already exists.`,
+          409,
+        );
       }
     }
     const knowledgeBaseId = resourceId();
@@ -200,7 +204,9 @@ export class KnowledgeBaseRegistry {
       ...(input.description === undefined ? {} : { description: input.description }),
       roleArn: input.roleArn,
       knowledgeBaseConfiguration: input.knowledgeBaseConfiguration,
-      ...(input.storageConfiguration === undefined ? {} : { storageConfiguration: input.storageConfiguration }),
+      ...(input.storageConfiguration === undefined
+        ? {}
+        : { storageConfiguration: input.storageConfiguration }),
       status: 'CREATING',
       createdAt: now,
       updatedAt: now,
@@ -225,10 +231,14 @@ export class KnowledgeBaseRegistry {
   }
 
   /** Registers a knowledge base that already exists (a path to a local store, or an open KnowledgeBase). */
-  async addExistingKnowledgeBase(knowledgeBaseId: string, source: string | KnowledgeBase): Promise<KnowledgeBaseRecord> {
+  async addExistingKnowledgeBase(
+    knowledgeBaseId: string,
+    source: string | KnowledgeBase,
+  ): Promise<KnowledgeBaseRecord> {
     const now = new Date();
     const owned = typeof source === 'string';
-    const knowledgeBase = typeof source === 'string' ? await this.#openLocal(path.resolve(source), undefined) : source;
+    const knowledgeBase =
+      typeof source === 'string' ? await this.#openLocal(path.resolve(source), undefined) : source;
     const record: KnowledgeBaseRecord = {
       knowledgeBaseId,
       knowledgeBaseArn: `arn:aws:bedrock:${this.#options.region}:${EMULATOR_ACCOUNT_ID}:knowledge-base/${knowledgeBaseId}`,
@@ -345,8 +355,13 @@ export class KnowledgeBaseRegistry {
     let bucket: string | undefined;
     let inclusionPrefixes: string[] = [];
     if (type === 'S3') {
-      const s3 = configuration.s3Configuration as { bucketArn?: unknown; inclusionPrefixes?: unknown } | undefined;
-      const arn = typeof s3?.bucketArn === 'string' ? /^arn:aws[\w-]*:s3:::([a-z0-9][a-z0-9.-]{1,62})$/.exec(s3.bucketArn) : null;
+      const s3 = configuration.s3Configuration as
+        | { bucketArn?: unknown; inclusionPrefixes?: unknown }
+        | undefined;
+      const arn =
+        typeof s3?.bucketArn === 'string'
+          ? /^arn:aws[\w-]*:s3:::([a-z0-9][a-z0-9.-]{1,62})$/.exec(s3.bucketArn)
+          : null;
       if (!arn) {
         throw new AwsServiceError(
           'ValidationException',
@@ -358,7 +373,11 @@ export class KnowledgeBaseRegistry {
     }
     for (const existing of record.dataSources.values()) {
       if (existing.name === input.name) {
-        throw new AwsServiceError('ConflictException', `A data source named ${input.name} already exists.`, 409);
+        throw new AwsServiceError(
+          'ConflictException',
+          `A data source named ${input.name} already exists.`,
+          409,
+        );
       }
     }
     const now = new Date();
@@ -387,7 +406,8 @@ export class KnowledgeBaseRegistry {
 
   dataSource(knowledgeBaseId: string, dataSourceId: string): DataSourceRecord {
     const dataSource = this.knowledgeBase(knowledgeBaseId).dataSources.get(dataSourceId);
-    if (!dataSource) throw notFound(`Data source ${dataSourceId} does not exist in knowledge base ${knowledgeBaseId}.`);
+    if (!dataSource)
+      throw notFound(`Data source ${dataSourceId} does not exist in knowledge base ${knowledgeBaseId}.`);
     return dataSource;
   }
 
@@ -425,7 +445,10 @@ export class KnowledgeBaseRegistry {
     const record = this.#usable(knowledgeBaseId);
     const dataSource = this.dataSource(knowledgeBaseId, dataSourceId);
     if (dataSource.status !== 'AVAILABLE') {
-      throw new AwsServiceError('ValidationException', `Data source ${dataSourceId} is ${dataSource.status}.`);
+      throw new AwsServiceError(
+        'ValidationException',
+        `Data source ${dataSourceId} is ${dataSource.status}.`,
+      );
     }
     for (const job of dataSource.jobs.values()) {
       if (job.status === 'STARTING' || job.status === 'IN_PROGRESS') {
@@ -459,7 +482,8 @@ export class KnowledgeBaseRegistry {
         return;
       }
       try {
-        if (dataSource.type === 'S3') await this.#enqueue(record, () => this.#syncS3(record, dataSource, job));
+        if (dataSource.type === 'S3')
+          await this.#enqueue(record, () => this.#syncS3(record, dataSource, job));
         this.#setJobStatus(job, 'COMPLETE');
       } catch (error) {
         job.failureReasons = [(error as Error).message];
@@ -476,7 +500,11 @@ export class KnowledgeBaseRegistry {
   }
 
   /** An S3 sync: the bucket's folder is ingested (changed files re-embedded, vanished ones removed). */
-  async #syncS3(record: KnowledgeBaseRecord, dataSource: DataSourceRecord, job: IngestionJobRecord): Promise<void> {
+  async #syncS3(
+    record: KnowledgeBaseRecord,
+    dataSource: DataSourceRecord,
+    job: IngestionJobRecord,
+  ): Promise<void> {
     const kb = record.knowledgeBase!;
     const bucket = dataSource.bucket!;
     const folder = this.#bucketFolder(bucket);
@@ -545,7 +573,11 @@ export class KnowledgeBaseRegistry {
 
   // ——— documents (direct ingestion) ———
 
-  ingestDocuments(knowledgeBaseId: string, dataSourceId: string, requests: DocumentIngestRequest[]): DocumentRecord[] {
+  ingestDocuments(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    requests: DocumentIngestRequest[],
+  ): DocumentRecord[] {
     const record = this.#usable(knowledgeBaseId);
     const dataSource = this.dataSource(knowledgeBaseId, dataSourceId);
     const now = new Date();
@@ -584,7 +616,8 @@ export class KnowledgeBaseRegistry {
             this.#setDocumentStatus(document, reason === undefined ? 'INDEXED' : 'FAILED', reason);
           }
         } catch (error) {
-          for (const document of byId.values()) this.#setDocumentStatus(document, 'FAILED', (error as Error).message);
+          for (const document of byId.values())
+            this.#setDocumentStatus(document, 'FAILED', (error as Error).message);
         }
       });
     });
@@ -595,20 +628,34 @@ export class KnowledgeBaseRegistry {
     const content = request.content;
     if (content.kind === 's3') {
       if (dataSource.type !== 'S3') {
-        throw new AwsServiceError('ValidationException', `Data source ${dataSource.dataSourceId} is CUSTOM; send CUSTOM documents.`);
+        throw new AwsServiceError(
+          'ValidationException',
+          `Data source ${dataSource.dataSourceId} is CUSTOM; send CUSTOM documents.`,
+        );
       }
       return { dataSourceType: 'S3', s3: { uri: content.uri } };
     }
     if (dataSource.type !== 'CUSTOM') {
-      throw new AwsServiceError('ValidationException', `Data source ${dataSource.dataSourceId} is S3; send S3 documents.`);
+      throw new AwsServiceError(
+        'ValidationException',
+        `Data source ${dataSource.dataSourceId} is S3; send S3 documents.`,
+      );
     }
     return { dataSourceType: 'CUSTOM', custom: { id: content.id } };
   }
 
-  async #documentInput(dataSource: DataSourceRecord, request: DocumentIngestRequest, localId: string): Promise<DocumentInput> {
-    const metadata: Metadata = { ...(await this.#metadataOf(request)), [DATA_SOURCE_ID_KEY]: dataSource.dataSourceId };
+  async #documentInput(
+    dataSource: DataSourceRecord,
+    request: DocumentIngestRequest,
+    localId: string,
+  ): Promise<DocumentInput> {
+    const metadata: Metadata = {
+      ...(await this.#metadataOf(request)),
+      [DATA_SOURCE_ID_KEY]: dataSource.dataSourceId,
+    };
     const content = request.content;
-    if (content.kind === 'inline') return { id: localId, text: content.text, format: content.format, metadata };
+    if (content.kind === 'inline')
+      return { id: localId, text: content.text, format: content.format, metadata };
     if (content.kind === 'inline-unsupported') {
       throw new Error(
         `Inline ${content.mimeType} content is not read by the localkb emulator; send text/plain, text/markdown or text/html.`,
@@ -616,7 +663,12 @@ export class KnowledgeBaseRegistry {
     }
     const file = this.#localPath(content.uri);
     const loaded = await loadFile(file);
-    return { id: localId, text: loaded.text, uri: pathToFileURL(file).href, metadata: { ...loaded.metadata, ...metadata } };
+    return {
+      id: localId,
+      text: loaded.text,
+      uri: pathToFileURL(file).href,
+      metadata: { ...loaded.metadata, ...metadata },
+    };
   }
 
   async #metadataOf(request: DocumentIngestRequest): Promise<Metadata> {
@@ -633,7 +685,11 @@ export class KnowledgeBaseRegistry {
     return path.join(this.#bucketFolder(parsed.bucket), ...parsed.key.split('/'));
   }
 
-  documents(knowledgeBaseId: string, dataSourceId: string, identifiers: DocumentIdentifier[]): DocumentRecord[] {
+  documents(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    identifiers: DocumentIdentifier[],
+  ): DocumentRecord[] {
     const dataSource = this.dataSource(knowledgeBaseId, dataSourceId);
     return identifiers.map((identifier) => {
       const key = identifier.custom?.id ?? identifier.s3?.uri ?? '';
@@ -652,7 +708,11 @@ export class KnowledgeBaseRegistry {
     return [...this.dataSource(knowledgeBaseId, dataSourceId).documents.values()];
   }
 
-  deleteDocuments(knowledgeBaseId: string, dataSourceId: string, identifiers: DocumentIdentifier[]): DocumentRecord[] {
+  deleteDocuments(
+    knowledgeBaseId: string,
+    dataSourceId: string,
+    identifiers: DocumentIdentifier[],
+  ): DocumentRecord[] {
     const record = this.#usable(knowledgeBaseId);
     const dataSource = this.dataSource(knowledgeBaseId, dataSourceId);
     const now = new Date();
@@ -660,7 +720,12 @@ export class KnowledgeBaseRegistry {
       const key = identifier.custom?.id ?? identifier.s3?.uri ?? '';
       const localId = identifier.custom?.id ?? parseS3Uri(key)?.key ?? key;
       const existing = dataSource.documents.get(key);
-      const document: DocumentRecord = existing ?? { identifier, status: 'DELETING', updatedAt: now, localId };
+      const document: DocumentRecord = existing ?? {
+        identifier,
+        status: 'DELETING',
+        updatedAt: now,
+        localId,
+      };
       this.#setDocumentStatus(document, 'DELETING');
       dataSource.documents.set(key, document);
       return { key, document };
@@ -757,4 +822,3 @@ function presentS3(result: RetrievalResult, prefixes: { file: string; s3: string
     metadata,
   };
 }
-

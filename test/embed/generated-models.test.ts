@@ -29,7 +29,11 @@ describe('models written by scripts/generate-test-models.py', () => {
     expect(output.dims).toEqual([2, 32]);
     await extractor.dispose();
 
-    const embedder = new TransformersEmbedder({ modelPath: TINY_EMBEDDER_PATH, dtype: 'fp32', offline: true });
+    const embedder = new TransformersEmbedder({
+      modelPath: TINY_EMBEDDER_PATH,
+      dtype: 'fp32',
+      offline: true,
+    });
     const vectors = await embedder.embedDocuments(texts);
     await embedder.close();
     texts.forEach((_, i) => {
@@ -57,24 +61,29 @@ describe('models written by scripts/generate-test-models.py', () => {
     });
   });
 
-  it.each(['fp32', 'q8'] as const)('include a %s cross-encoder that scores query–passage pairs as logits', async (dtype) => {
-    const tokenizer = await AutoTokenizer.from_pretrained(TINY_CROSS_ENCODER_PATH, { local_files_only: true });
-    const model = await AutoModelForSequenceClassification.from_pretrained(TINY_CROSS_ENCODER_PATH, {
-      local_files_only: true,
-      dtype,
-    });
-    const inputs = tokenizer(['what raises blood pressure', 'what raises blood pressure'], {
-      text_pair: ['Salt raises blood pressure.', 'The football match ended in a draw.'],
-      padding: true,
-      truncation: true,
-    });
-    // The second segment is marked with token type 1, as BERT cross-encoders expect.
-    expect((inputs.token_type_ids.tolist() as bigint[][])[0]).toContain(1n);
-    const { logits } = await model(inputs);
-    expect(logits.dims).toEqual([2, 1]);
-    const [first, second] = Array.from(logits.data as Float32Array);
-    expect(Number.isFinite(first)).toBe(true);
-    expect(first).not.toBe(second);
-    await model.dispose();
-  });
+  it.each(['fp32', 'q8'] as const)(
+    'include a %s cross-encoder that scores query–passage pairs as logits',
+    async (dtype) => {
+      const tokenizer = await AutoTokenizer.from_pretrained(TINY_CROSS_ENCODER_PATH, {
+        local_files_only: true,
+      });
+      const model = await AutoModelForSequenceClassification.from_pretrained(TINY_CROSS_ENCODER_PATH, {
+        local_files_only: true,
+        dtype,
+      });
+      const inputs = tokenizer(['what raises blood pressure', 'what raises blood pressure'], {
+        text_pair: ['Salt raises blood pressure.', 'The football match ended in a draw.'],
+        padding: true,
+        truncation: true,
+      });
+      // The second segment is marked with token type 1, as BERT cross-encoders expect.
+      expect((inputs.token_type_ids!.tolist() as bigint[][])[0]).toContain(1n);
+      const { logits } = await model(inputs);
+      expect(logits.dims).toEqual([2, 1]);
+      const [first, second] = Array.from(logits.data as Float32Array);
+      expect(Number.isFinite(first)).toBe(true);
+      expect(first).not.toBe(second);
+      await model.dispose();
+    },
+  );
 });

@@ -23,10 +23,10 @@ import {
   type GenerateRequest,
   isObject,
   parseJsonBody,
+  type RetrievalRequest,
   readGenerateRequest,
   readRerankRequest,
   readRetrieveRequest,
-  type RetrievalRequest,
 } from './request-body.js';
 import { toWireCitation, toWireRetrievalResult } from './wire-shapes.js';
 
@@ -181,7 +181,9 @@ function generateSubject(request: WireRequest): CallSubject {
     );
     return {
       ids,
-      ...(typeof configuration?.knowledgeBaseId === 'string' ? { knowledgeBaseId: configuration.knowledgeBaseId } : {}),
+      ...(typeof configuration?.knowledgeBaseId === 'string'
+        ? { knowledgeBaseId: configuration.knowledgeBaseId }
+        : {}),
       ...(typeof configuration?.modelArn === 'string' ? { modelId: configuration.modelArn } : {}),
     };
   } catch {
@@ -282,9 +284,8 @@ function rerankOperation(backend: AgentRuntimeBackend): WireOperation {
     streaming: false,
     subject: (request) => {
       try {
-        const modelArn =
-          JSON.parse(request.body.toString('utf8'))?.rerankingConfiguration?.bedrockRerankingConfiguration
-            ?.modelConfiguration?.modelArn;
+        const modelArn = JSON.parse(request.body.toString('utf8'))?.rerankingConfiguration
+          ?.bedrockRerankingConfiguration?.modelConfiguration?.modelArn;
         return typeof modelArn === 'string' ? { ids: [modelArn], modelId: modelArn } : { ids: [] };
       } catch {
         return { ids: [] };
@@ -293,7 +294,10 @@ function rerankOperation(backend: AgentRuntimeBackend): WireOperation {
     async run(call) {
       const request = readRerankRequest(parseJsonBody(call.request.body));
       if (request.nextToken !== undefined) {
-        throw new AwsServiceError('ValidationException', 'The nextToken is invalid: this server answers Rerank in one page.');
+        throw new AwsServiceError(
+          'ValidationException',
+          'The nextToken is invalid: this server answers Rerank in one page.',
+        );
       }
       const reranker = backend.reranker(request.modelArn);
       let ranked: Awaited<ReturnType<Reranker['rerank']>>;
@@ -312,4 +316,3 @@ function rerankOperation(backend: AgentRuntimeBackend): WireOperation {
     },
   };
 }
-

@@ -36,11 +36,17 @@ export function parseJsonBody(body: Buffer): JsonObject {
       `The request body is not valid JSON: ${(error as Error).message}`,
     );
   }
-  if (!isObject(parsed)) throw new AwsServiceError('SerializationException', 'The request body must be a JSON object.');
+  if (!isObject(parsed))
+    throw new AwsServiceError('SerializationException', 'The request body must be a JSON object.');
   return parsed;
 }
 
-export function objectAt(body: JsonObject, key: string, path: string, required = false): JsonObject | undefined {
+export function objectAt(
+  body: JsonObject,
+  key: string,
+  path: string,
+  required = false,
+): JsonObject | undefined {
   const value = body[key];
   if (value === undefined || value === null) {
     if (required) throw validationError(path, 'Member must not be null');
@@ -57,7 +63,8 @@ export function stringAt(body: JsonObject, key: string, path: string, required =
     return undefined;
   }
   if (typeof value !== 'string') throw validationError(path, 'Member must be a string');
-  if (required && value.length === 0) throw validationError(path, 'Member must have length greater than or equal to 1');
+  if (required && value.length === 0)
+    throw validationError(path, 'Member must have length greater than or equal to 1');
   return value;
 }
 
@@ -69,16 +76,20 @@ export function integerAt(
 ): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw validationError(path, 'Member must be an integer');
-  if (value < range.min) throw validationError(path, `Member must have value greater than or equal to ${range.min}`);
-  if (value > range.max) throw validationError(path, `Member must have value less than or equal to ${range.max}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw validationError(path, 'Member must be an integer');
+  if (value < range.min)
+    throw validationError(path, `Member must have value greater than or equal to ${range.min}`);
+  if (value > range.max)
+    throw validationError(path, `Member must have value less than or equal to ${range.max}`);
   return value;
 }
 
 function numberAt(body: JsonObject, key: string, path: string): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw validationError(path, 'Member must be a number');
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw validationError(path, 'Member must be a number');
   return value;
 }
 
@@ -96,7 +107,10 @@ export interface RetrievalRequest {
 }
 
 /** KnowledgeBaseRetrievalConfiguration → the options of KnowledgeBase.retrieve. */
-export function readRetrievalConfiguration(configuration: JsonObject | undefined, path: string): RetrievalRequest {
+export function readRetrievalConfiguration(
+  configuration: JsonObject | undefined,
+  path: string,
+): RetrievalRequest {
   if (configuration && configuration.managedSearchConfiguration !== undefined) {
     throw validationError(`${path}.managedSearchConfiguration`, 'localkb serves vector knowledge bases only');
   }
@@ -112,7 +126,10 @@ export function readRetrievalConfiguration(configuration: JsonObject | undefined
   const searchType = stringAt(vector, 'overrideSearchType', `${at}.overrideSearchType`);
   if (searchType !== undefined) {
     if (searchType !== 'SEMANTIC' && searchType !== 'HYBRID') {
-      throw validationError(`${at}.overrideSearchType`, 'Member must satisfy enum value set: [HYBRID, SEMANTIC]');
+      throw validationError(
+        `${at}.overrideSearchType`,
+        'Member must satisfy enum value set: [HYBRID, SEMANTIC]',
+      );
     }
     request.searchType = searchType;
   }
@@ -122,7 +139,10 @@ export function readRetrievalConfiguration(configuration: JsonObject | undefined
     request.filter = vector.filter as unknown as RetrievalFilter;
   }
   if (vector.implicitFilterConfiguration !== undefined) {
-    throw validationError(`${at}.implicitFilterConfiguration`, 'implicit filters are not supported by localkb');
+    throw validationError(
+      `${at}.implicitFilterConfiguration`,
+      'implicit filters are not supported by localkb',
+    );
   }
   const reranking = objectAt(vector, 'rerankingConfiguration', `${at}.rerankingConfiguration`);
   if (reranking) request.reranking = readVectorSearchReranking(reranking, `${at}.rerankingConfiguration`);
@@ -133,14 +153,24 @@ function readVectorSearchReranking(reranking: JsonObject, path: string): Reranki
   if (reranking.type !== 'BEDROCK_RERANKING_MODEL') {
     throw validationError(`${path}.type`, 'Member must satisfy enum value set: [BEDROCK_RERANKING_MODEL]');
   }
-  const bedrock = objectAt(reranking, 'bedrockRerankingConfiguration', `${path}.bedrockRerankingConfiguration`, true)!;
+  const bedrock = objectAt(
+    reranking,
+    'bedrockRerankingConfiguration',
+    `${path}.bedrockRerankingConfiguration`,
+    true,
+  )!;
   const model = objectAt(
     bedrock,
     'modelConfiguration',
     `${path}.bedrockRerankingConfiguration.modelConfiguration`,
     true,
   )!;
-  const modelArn = stringAt(model, 'modelArn', `${path}.bedrockRerankingConfiguration.modelConfiguration.modelArn`, true)!;
+  const modelArn = stringAt(
+    model,
+    'modelArn',
+    `${path}.bedrockRerankingConfiguration.modelConfiguration.modelArn`,
+    true,
+  )!;
   const numberOfRerankedResults = integerAt(
     bedrock,
     'numberOfRerankedResults',
@@ -158,7 +188,8 @@ export interface RetrieveRequest extends RetrievalRequest {
 
 export function readRetrieveRequest(body: JsonObject, knowledgeBaseId: string): RetrieveRequest {
   const query = objectAt(body, 'retrievalQuery', 'retrievalQuery', true)!;
-  if (query.image !== undefined) throw validationError('retrievalQuery.image', 'image queries are not supported by localkb');
+  if (query.image !== undefined)
+    throw validationError('retrievalQuery.image', 'image queries are not supported by localkb');
   const text = stringAt(query, 'text', 'retrievalQuery.text', true)!;
   const retrieval = readRetrievalConfiguration(
     objectAt(body, 'retrievalConfiguration', 'retrievalConfiguration'),
@@ -214,11 +245,18 @@ export function readGenerateRequest(body: JsonObject): GenerateRequest {
     );
   }
   if (kbConfiguration.orchestrationConfiguration !== undefined) {
-    throw validationError(`${kbPath}.orchestrationConfiguration`, 'orchestration is not supported by localkb');
+    throw validationError(
+      `${kbPath}.orchestrationConfiguration`,
+      'orchestration is not supported by localkb',
+    );
   }
   const request: GenerateRequest = { knowledgeBaseId, modelArn, text, retrieval };
   if (sessionId !== undefined) request.sessionId = sessionId;
-  const generation = objectAt(kbConfiguration, 'generationConfiguration', `${kbPath}.generationConfiguration`);
+  const generation = objectAt(
+    kbConfiguration,
+    'generationConfiguration',
+    `${kbPath}.generationConfiguration`,
+  );
   if (!generation) return request;
   const genPath = `${kbPath}.generationConfiguration`;
   const template = objectAt(generation, 'promptTemplate', `${genPath}.promptTemplate`);
@@ -230,7 +268,12 @@ export function readGenerateRequest(body: JsonObject): GenerateRequest {
   if (guardrail) {
     request.guardrail = {
       id: stringAt(guardrail, 'guardrailId', `${genPath}.guardrailConfiguration.guardrailId`, true)!,
-      version: stringAt(guardrail, 'guardrailVersion', `${genPath}.guardrailConfiguration.guardrailVersion`, true)!,
+      version: stringAt(
+        guardrail,
+        'guardrailVersion',
+        `${genPath}.guardrailConfiguration.guardrailVersion`,
+        true,
+      )!,
     };
   }
   const inference = objectAt(generation, 'inferenceConfig', `${genPath}.inferenceConfig`);
@@ -269,36 +312,47 @@ export interface RerankRequest {
 /** Rerank: one text query, 1–1000 inline sources (text, or JSON documents read as their JSON text). */
 export function readRerankRequest(body: JsonObject): RerankRequest {
   const queries = body.queries;
-  if (!Array.isArray(queries) || queries.length === 0) throw validationError('queries', 'Member must not be null or empty');
+  if (!Array.isArray(queries) || queries.length === 0)
+    throw validationError('queries', 'Member must not be null or empty');
   if (queries.length > 1) throw validationError('queries', 'Member must have length less than or equal to 1');
   const query = queries[0];
-  if (!isObject(query) || query.type !== 'TEXT') throw validationError('queries.1.member.type', 'Member must satisfy enum value set: [TEXT]');
+  if (!isObject(query) || query.type !== 'TEXT')
+    throw validationError('queries.1.member.type', 'Member must satisfy enum value set: [TEXT]');
   const textQuery = objectAt(query, 'textQuery', 'queries.1.member.textQuery', true)!;
   const text = stringAt(textQuery, 'text', 'queries.1.member.textQuery.text', true)!;
 
   const sources = body.sources;
-  if (!Array.isArray(sources) || sources.length === 0) throw validationError('sources', 'Member must not be null or empty');
+  if (!Array.isArray(sources) || sources.length === 0)
+    throw validationError('sources', 'Member must not be null or empty');
   if (sources.length > MAX_RERANK_SOURCES) {
     throw validationError('sources', `Member must have length less than or equal to ${MAX_RERANK_SOURCES}`);
   }
   const documents = sources.map((source, index) => {
     const at = `sources.${index + 1}.member`;
-    if (!isObject(source) || source.type !== 'INLINE') throw validationError(`${at}.type`, 'Member must satisfy enum value set: [INLINE]');
+    if (!isObject(source) || source.type !== 'INLINE')
+      throw validationError(`${at}.type`, 'Member must satisfy enum value set: [INLINE]');
     const inline = objectAt(source, 'inlineDocumentSource', `${at}.inlineDocumentSource`, true)!;
     if (inline.type === 'TEXT') {
       const document = objectAt(inline, 'textDocument', `${at}.inlineDocumentSource.textDocument`, true)!;
       return stringAt(document, 'text', `${at}.inlineDocumentSource.textDocument.text`, true)!;
     }
     if (inline.type === 'JSON') {
-      if (inline.jsonDocument === undefined) throw validationError(`${at}.inlineDocumentSource.jsonDocument`, 'Member must not be null');
+      if (inline.jsonDocument === undefined)
+        throw validationError(`${at}.inlineDocumentSource.jsonDocument`, 'Member must not be null');
       return JSON.stringify(inline.jsonDocument);
     }
-    throw validationError(`${at}.inlineDocumentSource.type`, 'Member must satisfy enum value set: [TEXT, JSON]');
+    throw validationError(
+      `${at}.inlineDocumentSource.type`,
+      'Member must satisfy enum value set: [TEXT, JSON]',
+    );
   });
 
   const configuration = objectAt(body, 'rerankingConfiguration', 'rerankingConfiguration', true)!;
   if (configuration.type !== 'BEDROCK_RERANKING_MODEL') {
-    throw validationError('rerankingConfiguration.type', 'Member must satisfy enum value set: [BEDROCK_RERANKING_MODEL]');
+    throw validationError(
+      'rerankingConfiguration.type',
+      'Member must satisfy enum value set: [BEDROCK_RERANKING_MODEL]',
+    );
   }
   const bedrock = objectAt(
     configuration,
@@ -319,10 +373,15 @@ export function readRerankRequest(body: JsonObject): RerankRequest {
     true,
   )!;
   const numberOfResults =
-    integerAt(bedrock, 'numberOfResults', 'rerankingConfiguration.bedrockRerankingConfiguration.numberOfResults', {
-      min: 1,
-      max: MAX_RERANK_SOURCES,
-    }) ?? documents.length;
+    integerAt(
+      bedrock,
+      'numberOfResults',
+      'rerankingConfiguration.bedrockRerankingConfiguration.numberOfResults',
+      {
+        min: 1,
+        max: MAX_RERANK_SOURCES,
+      },
+    ) ?? documents.length;
   if (numberOfResults > documents.length) {
     throw new AwsServiceError(
       'ValidationException',
@@ -330,5 +389,11 @@ export function readRerankRequest(body: JsonObject): RerankRequest {
     );
   }
   const nextToken = stringAt(body, 'nextToken', 'nextToken');
-  return { query: text, documents, modelArn, numberOfResults, ...(nextToken === undefined ? {} : { nextToken }) };
+  return {
+    query: text,
+    documents,
+    modelArn,
+    numberOfResults,
+    ...(nextToken === undefined ? {} : { nextToken }),
+  };
 }

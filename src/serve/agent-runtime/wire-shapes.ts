@@ -22,8 +22,13 @@ export interface WireLocation {
 export function wireLocation(result: RetrievalResult): WireLocation {
   const location = result.location;
   if (location.s3Location) return { type: 'S3', s3Location: { uri: location.s3Location.uri } };
-  if (location.webLocation) return { type: location.type === 'LOCAL' ? 'WEB' : location.type, webLocation: { url: location.webLocation.url } };
-  if (location.customDocumentLocation) return { type: 'CUSTOM', customDocumentLocation: { id: location.customDocumentLocation.id } };
+  if (location.webLocation)
+    return {
+      type: location.type === 'LOCAL' ? 'WEB' : location.type,
+      webLocation: { url: location.webLocation.url },
+    };
+  if (location.customDocumentLocation)
+    return { type: 'CUSTOM', customDocumentLocation: { id: location.customDocumentLocation.id } };
   const uri = location.uri;
   if (/^s3:\/\//i.test(uri)) return { type: 'S3', s3Location: { uri } };
   if (/^https?:\/\//i.test(uri)) return { type: 'WEB', webLocation: { url: uri } };

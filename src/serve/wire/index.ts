@@ -20,13 +20,6 @@ export {
   type WireStream,
 } from './http-server.js';
 export {
-  type AwsCredentialPair,
-  parseQuery,
-  type RequestAuthOptions,
-  verifyRequestAuth,
-} from './request-auth.js';
-export { type RouteMatch, WireRouter } from './router.js';
-export {
   type CallSubject,
   type StreamFailure,
   sendEventStreamFrames,
@@ -36,3 +29,10 @@ export {
   type WireOperationCall,
   type WireRoute,
 } from './operation.js';
+export {
+  type AwsCredentialPair,
+  parseQuery,
+  type RequestAuthOptions,
+  verifyRequestAuth,
+} from './request-auth.js';
+export { type RouteMatch, WireRouter } from './router.js';

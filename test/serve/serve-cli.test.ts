@@ -1,0 +1,87 @@
+/** `localkb serve`: the command prints its endpoint, answers the real SDK client, and stops on SIGTERM. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BedrockAgentRuntimeClient, RetrieveCommand } from '@aws-sdk/client-bedrock-agent-runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKnowledgeBase } from '../../src/kb/local-knowledge-base.js';
+import { REPO_ROOT } from '../helpers/models.js';
+import { CORPUS } from '../kb-contract/corpus.js';
+
+const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
+const KEYS = { accessKeyId: 'AKIDCLISERVE', secretAccessKey: 'cli-serve-secret' };
+
+let dir: string;
+let db: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'localkb-serve-cli-'));
+  db = path.join(dir, 'served.db');
+  const kb = await LocalKnowledgeBase.open(db, { embedder: 'none' });
+  await kb.ingest(CORPUS);
+  await kb.close();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts `localkb serve` and resolves with the process and the endpoint it printed. */
+function serve(args: string[]): Promise<{ child: ChildProcess; endpoint: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { cwd: REPO_ROOT });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const endpoint = /export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=(http:\/\/\S+)\n/.exec(output)?.[1];
+      if (endpoint) resolve({ child, endpoint, output: () => output });
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('exit', (code) => reject(new Error(`localkb serve exited with ${code}: ${output}`)));
+  });
+}
+
+describe('localkb serve', () => {
+  it('serves the store to the SDK client, verifying signatures, until SIGTERM', async () => {
+    const { child, endpoint, output } = await serve([
+      '--db',
+      db,
+      '--knowledge-base-id',
+      'CLIKB',
+      '--access-key-id',
+      KEYS.accessKeyId,
+      '--secret-access-key',
+      KEYS.secretAccessKey,
+    ]);
+    expect(output()).toContain(`bedrock-agent-runtime endpoint: ${endpoint}`);
+    expect(output()).toContain('as knowledge base CLIKB');
+    const client = new BedrockAgentRuntimeClient({ endpoint, region: 'eu-west-1', credentials: KEYS });
+    const response = await client.send(
+      new RetrieveCommand({ knowledgeBaseId: 'CLIKB', retrievalQuery: { text: 'barn owls' } }),
+    );
+    expect(response.retrievalResults?.[0]?.documentId).toBe('owls');
+    const intruder = new BedrockAgentRuntimeClient({
+      endpoint,
+      region: 'eu-west-1',
+      credentials: { ...KEYS, secretAccessKey: 'guess' },
+      maxAttempts: 1,
+    });
+    await expect(
+      intruder.send(new RetrieveCommand({ knowledgeBaseId: 'CLIKB', retrievalQuery: { text: 'owls' } })),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    client.destroy();
+    intruder.destroy();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses --model without --generator bedrock', async () => {
+    await expect(serve(['--db', db, '--model', 'anthropic.claude-3-haiku-20240307-v1:0'])).rejects.toThrow(
+      /--model chooses the Bedrock model; add --generator bedrock/,
+    );
+  });
+});
