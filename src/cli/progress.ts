@@ -10,21 +10,39 @@ export class ProgressLine {
   ) {}
 
   update(state: { files: number; chunks: number; totalFiles?: number; current?: string }): void {
+    if (!this.due()) return;
     const now = Date.now();
-    if (now - this.lastPrint < this.intervalMs) return;
-    this.lastPrint = now;
     const seconds = Math.max((now - this.started) / 1000, 0.001);
     const rate = state.chunks / seconds;
     const bar = state.totalFiles ? `${renderBar(state.files / state.totalFiles)} ` : '';
     const of = state.totalFiles ? `/${state.totalFiles}` : '';
     const current = state.current ? `  ${truncateLeft(state.current, 40)}` : '';
-    const line = `${bar}files ${state.files}${of}  chunks ${state.chunks}  ${rate.toFixed(1)} chunks/s${current}`;
+    this.write(
+      `${bar}files ${state.files}${of}  chunks ${state.chunks}  ${rate.toFixed(1)} chunks/s${current}`,
+    );
+  }
+
+  private due(): boolean {
+    const now = Date.now();
+    if (now - this.lastPrint < this.intervalMs) return false;
+    this.lastPrint = now;
+    return true;
+  }
+
+  private write(line: string): void {
     if (this.stream.isTTY) {
       this.stream.write(`\r${line.padEnd(this.lastLength)}`);
       this.lastLength = line.length;
     } else {
       this.stream.write(`${line}\n`);
     }
+  }
+
+  /** A plain count, e.g. queries run: `[####....] queries 120/300  41.2/s`. */
+  count(done: number, total: number, unit: string): void {
+    if (!this.due()) return;
+    const rate = done / Math.max((Date.now() - this.started) / 1000, 0.001);
+    this.write(`${renderBar(done / Math.max(total, 1))} ${unit} ${done}/${total}  ${rate.toFixed(1)}/s`);
   }
 
   done(): void {

@@ -146,7 +146,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const run = await runRetrieval(kb, dataset.queries, {
       ...(searchType ? { searchType } : {}),
       ...(reranker ? { reranker } : {}),
-      onProgress: (done, total) => progress.update({ files: done, chunks: 0, totalFiles: total }),
+      onProgress: (done, total) => progress.count(done, total, 'queries'),
     } as Parameters<typeof runRetrieval>[2]);
     progress.done();
     timings.querySeconds = (Date.now() - started) / 1000;

@@ -1,0 +1,470 @@
+/**
+ * npm run bench:compare — the same corpus and questions (BEIR SciFact test: 5,183 documents, 300 queries) against
+ * a LocalKnowledgeBase and a managed Bedrock Knowledge Base reached through BedrockKnowledgeBase and the real AWS
+ * SDK. Offline the managed side is our wire emulator serving the same store file; with --knowledge-base-id it is
+ * real AWS (region, credentials and endpoints from the standard AWS configuration). One table per run: recall@5,
+ * recall@10, nDCG@10, sequential latency p50/p99, QPS at concurrency 4 and cost per 1,000 queries, then how far
+ * the two sides' top-10 lists agree.
+ *
+ *   npx tsx bench/compare.ts [--embedder none|use] [--local-search bm25|hybrid|semantic]
+ *     [--managed-search default|hybrid|semantic] [--db <existing store>] [--keep <dir>] [--limit <queries>]
+ *     [--concurrency 4] [--embedding-model amazon.titan-embed-text-v2:0]
+ *     [--knowledge-base-id <id> [--ingest --data-source-id <id>]]
+ *
+ * --embedder none (default) is BM25-only on both sides: offline the comparison then isolates what the SDK, the
+ * wire and the adapter add. Bedrock has no BM25 search type; a Retrieve without overrideSearchType runs the
+ * knowledge base's default, which for the emulator's BM25-only store is BM25 (SEMANTIC and HYBRID are refused
+ * there, and the run probes that). --embedder use compares hybrid (or --*-search semantic) over one USE store.
+ * --db reuses a finished store read-only: it is snapshotted with SQLite's backup API into a temporary folder, so a
+ * process still writing the original is never disturbed (a partial snapshot is refused).
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { approximateBedrockTokenCount } from '../src/embed/bedrock-embedders.js';
+import { documentsOf } from '../src/eval/evaluate-knowledge-base.js';
+import { beirDocumentToInput, loadBeirDataset } from '../src/eval/index.js';
+import { evaluateRun, type ScoredDocument } from '../src/eval/metrics.js';
+import {
+  BedrockKnowledgeBase,
+  type BedrockRetrieveOptions,
+  MAX_BEDROCK_RESULTS,
+} from '../src/kb/bedrock-knowledge-base.js';
+import { LocalKnowledgeBase } from '../src/kb/local-knowledge-base.js';
+import type { KnowledgeBase, RetrieveOptions } from '../src/kb/types.js';
+import { BEDROCK_PRICING, estimateCost, PRICING_AS_OF } from '../src/observe/pricing.js';
+import { startBedrockEmulator } from '../src/testing/index.js';
+import type { DocumentInput } from '../src/types.js';
+import { percentile, printTable, requireSharedData } from './shared-data.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function usageError(message: string): never {
+  process.stderr.write(`bench/compare.ts: ${message}\n`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    embedder: { type: 'string', default: 'none' },
+    'local-search': { type: 'string' },
+    'managed-search': { type: 'string' },
+    db: { type: 'string' },
+    keep: { type: 'string' },
+    limit: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    'embedding-model': { type: 'string', default: 'amazon.titan-embed-text-v2:0' },
+    'knowledge-base-id': { type: 'string' },
+    'data-source-id': { type: 'string' },
+    ingest: { type: 'boolean', default: false },
+  },
+});
+
+if (values.embedder !== 'none' && values.embedder !== 'use') {
+  usageError(`--embedder must be none or use, got "${values.embedder}".`);
+}
+const embedder: 'none' | 'use' = values.embedder;
+const localSearch = (values['local-search'] ?? (embedder === 'none' ? 'bm25' : 'hybrid')) as string;
+if (!['bm25', 'hybrid', 'semantic'].includes(localSearch)) {
+  usageError(`--local-search must be bm25, hybrid or semantic, got "${localSearch}".`);
+}
+if (embedder === 'none' && localSearch !== 'bm25') {
+  usageError(
+    `--local-search ${localSearch} needs vectors; with --embedder none use bm25 (or --embedder use).`,
+  );
+}
+// Bedrock's overrideSearchType is SEMANTIC or HYBRID; 'default' sends none and lets the knowledge base choose.
+const managedSearch = (values['managed-search'] ?? (embedder === 'none' ? 'default' : 'hybrid')) as string;
+if (!['default', 'hybrid', 'semantic'].includes(managedSearch)) {
+  usageError(
+    `--managed-search must be default, hybrid or semantic (Bedrock has no BM25 search type), got "${managedSearch}".`,
+  );
+}
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  usageError(`--concurrency must be a positive integer, got "${values.concurrency}".`);
+}
+const limit = values.limit === undefined ? undefined : Number(values.limit);
+if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+  usageError(`--limit must be a positive integer, got "${values.limit}".`);
+}
+const knowledgeBaseId = values['knowledge-base-id'];
+if (values.ingest && (!knowledgeBaseId || !values['data-source-id'])) {
+  usageError(
+    '--ingest writes into a real knowledge base: pass --knowledge-base-id and --data-source-id too.',
+  );
+}
+if (values['data-source-id'] && !knowledgeBaseId) {
+  usageError('--data-source-id names a data source of a real knowledge base; pass --knowledge-base-id too.');
+}
+if (values.db && !existsSync(values.db)) usageError(`--db ${values.db} does not exist.`);
+const embeddingModel = values['embedding-model'];
+
+/** Documents kept per query; Bedrock's Retrieve returns at most 100 results (numberOfResults ≤ 100). */
+const DEPTH = MAX_BEDROCK_RESULTS;
+/** Queries run once per side before timing: JIT, SQLite page cache, model load, keep-alive connections. */
+const WARMUP_QUERIES = 5;
+const EMULATED_KB_ID = 'LOCALKB001';
+
+const scifact = requireSharedData('scifact');
+const test = await loadBeirDataset(scifact, { split: 'test' });
+const queries = [...test.queries.entries()].slice(0, limit ?? test.queries.size);
+const documents: DocumentInput[] = [];
+for await (const document of test.corpus) documents.push(beirDocumentToInput(document));
+
+const workDir = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'localkb-bench-compare-'));
+mkdirSync(workDir, { recursive: true });
+const loadAtStart = os.loadavg();
+
+/** A finished store copied consistently (SQLite backup API, read-only source) so its writer is never disturbed. */
+async function snapshotStore(source: string): Promise<string> {
+  const target = path.join(workDir, `snapshot-${path.basename(source)}`);
+  rmSync(target, { force: true });
+  const db = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    await db.backup(target);
+  } finally {
+    db.close();
+  }
+  // The HNSW file is a cache: a copy that does not match the snapshot is rebuilt from SQLite on open.
+  for (const suffix of ['.hnsw', '.hnsw.json']) {
+    if (existsSync(`${source}${suffix}`)) copyFileSync(`${source}${suffix}`, `${target}${suffix}`);
+  }
+  return target;
+}
+
+async function openLocalStore(): Promise<{ kb: LocalKnowledgeBase; storePath: string; built: boolean }> {
+  if (values.db) {
+    log(`snapshotting ${values.db} …`);
+    const storePath = await snapshotStore(path.resolve(values.db));
+    const kb = await LocalKnowledgeBase.open(storePath, { embedder, offline: true });
+    const stored = (await kb.stats()).documents;
+    if (stored !== documents.length) {
+      await kb.close();
+      usageError(
+        `--db ${values.db} holds ${stored} of the corpus's ${documents.length} documents; is it still being built? ` +
+          'Wait for it to finish, or leave out --db to build a store here.',
+      );
+    }
+    return { kb, storePath, built: false };
+  }
+  const storePath = path.join(workDir, `compare-${embedder}.db`);
+  // BEIR judges whole documents: a BM25-only store keeps each one whole, as bench/quality.ts's bm25 row does.
+  const kb = await LocalKnowledgeBase.open(storePath, {
+    embedder,
+    offline: true,
+    ...(embedder === 'none' ? { chunking: { chunkSize: 8192, chunkOverlap: 0 } } : {}),
+  });
+  const built = (await kb.stats()).documents === 0;
+  if (built) {
+    log(`ingesting ${documents.length} documents into ${storePath} (${kb.embedder?.id ?? 'BM25-only'}) …`);
+    const started = performance.now();
+    await kb.ingest(documents);
+    log(`  ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { kb, storePath, built };
+}
+
+const local = await openLocalStore();
+const localEmbedderId = local.kb.embedder?.id ?? 'none';
+
+interface Side {
+  label: string;
+  kb: Pick<KnowledgeBase, 'retrieve'>;
+  options: RetrieveOptions | BedrockRetrieveOptions;
+  ran: string;
+}
+
+const localSide: Side = {
+  label: `local ${localSearch}`,
+  kb: local.kb,
+  options: { searchType: localSearch as RetrieveOptions['searchType'] },
+  ran: `LocalKnowledgeBase.retrieve in-process, searchType ${localSearch} (${describeLocalSearch(localSearch)})`,
+};
+
+function describeLocalSearch(searchType: string): string {
+  if (searchType === 'bm25') return 'SQLite FTS5 BM25';
+  if (searchType === 'semantic') return `${localEmbedderId} vectors, HNSW`;
+  return `${localEmbedderId} HNSW + FTS5 BM25, fused as the store is configured (RRF k=60 unless tuned)`;
+}
+
+const managedOptions: BedrockRetrieveOptions =
+  managedSearch === 'default' ? {} : { searchType: managedSearch.toUpperCase() as 'HYBRID' | 'SEMANTIC' };
+const emulator = knowledgeBaseId
+  ? undefined
+  : await startBedrockEmulator({ knowledgeBases: { [EMULATED_KB_ID]: local.storePath } });
+const managedKb = emulator
+  ? new BedrockKnowledgeBase({ knowledgeBaseId: EMULATED_KB_ID, clientConfig: emulator.clientConfig() })
+  : new BedrockKnowledgeBase({
+      knowledgeBaseId: knowledgeBaseId!,
+      ...(values['data-source-id'] ? { dataSourceId: values['data-source-id'] } : {}),
+    });
+const overrideWords =
+  managedSearch === 'default'
+    ? 'no overrideSearchType (the knowledge base default)'
+    : `overrideSearchType ${managedSearch.toUpperCase()}`;
+const emulatedSearch = managedSearch === 'default' ? (local.kb.embedder ? 'hybrid' : 'bm25') : managedSearch;
+const managedSide: Side = {
+  label: emulator ? `managed (emulator) ${emulatedSearch}` : `managed (AWS) ${managedSearch}`,
+  kb: managedKb,
+  options: managedOptions,
+  ran: emulator
+    ? `BedrockKnowledgeBase → Retrieve (${overrideWords}) over HTTP to the emulator on 127.0.0.1, in this process → ` +
+      `a second LocalKnowledgeBase on the same store file, searchType ${emulatedSearch} (${describeLocalSearch(emulatedSearch)})`
+    : `BedrockKnowledgeBase → Retrieve (${overrideWords}) on knowledge base ${knowledgeBaseId} in AWS`,
+};
+
+if (values.ingest) {
+  log(`ingesting ${documents.length} documents into ${knowledgeBaseId} / ${values['data-source-id']} …`);
+  const summary = await managedKb.ingest(documents, {
+    onProgress: ({ files }) => log(`  ${files} / ${documents.length} sent`),
+  });
+  log(
+    `  added ${summary.documentsAdded}, updated ${summary.documentsUpdated}, failed ${summary.skipped.length}, ` +
+      `${(summary.durationMs / 1000).toFixed(0)} s`,
+  );
+}
+
+// What a BM25-only emulated knowledge base answers when asked for a search type Bedrock has: checked, not assumed.
+let vectorSearchProbe: string | undefined;
+if (emulator && !local.kb.embedder) {
+  const probeQuery = queries[0]?.[1] ?? 'probe';
+  try {
+    await managedKb.retrieve(probeQuery, { k: 1, searchType: 'HYBRID' });
+    vectorSearchProbe = 'HYBRID on the BM25-only emulated store was answered (unexpected)';
+  } catch (error) {
+    vectorSearchProbe = `HYBRID on the BM25-only emulated store is refused: ${(error as Error).message}`;
+  }
+}
+
+/** Bedrock names S3 documents by URI; BEIR by id: an S3 object named `<id>.txt` is document `<id>`. */
+function beirIdOf(documentId: string): string {
+  if (!/^s3:\/\//i.test(documentId)) return documentId;
+  return path.posix.basename(documentId).replace(/\.[^.]+$/, '');
+}
+
+async function retrieveDocuments(side: Side, text: string): Promise<ScoredDocument[]> {
+  const results = await side.kb.retrieve(text, { ...side.options, k: DEPTH });
+  return documentsOf(
+    results.map((result) => ({ documentId: beirIdOf(result.documentId), score: result.score })),
+    DEPTH,
+  );
+}
+
+interface SequentialRun {
+  run: Map<string, ScoredDocument[]>;
+  latenciesMs: number[];
+}
+
+async function warmUp(side: Side): Promise<void> {
+  for (const [, text] of queries.slice(0, WARMUP_QUERIES)) await retrieveDocuments(side, text);
+}
+
+/**
+ * Both sides query by query, alternating which goes first: background load on a shared machine then falls on
+ * both alike, and neither always finds the SQLite pages the other just read.
+ */
+async function runSequentialInterleaved(sides: [Side, Side]): Promise<[SequentialRun, SequentialRun]> {
+  const outcome: [SequentialRun, SequentialRun] = [
+    { run: new Map(), latenciesMs: [] },
+    { run: new Map(), latenciesMs: [] },
+  ];
+  for (let i = 0; i < queries.length; i++) {
+    const [queryId, text] = queries[i]!;
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const which of order) {
+      const started = performance.now();
+      const documentsFound = await retrieveDocuments(sides[which]!, text);
+      outcome[which]!.latenciesMs.push(performance.now() - started);
+      outcome[which]!.run.set(queryId, documentsFound);
+    }
+    if ((i + 1) % 50 === 0) log(`  sequential ${i + 1} / ${queries.length}`);
+  }
+  return outcome;
+}
+
+interface ConcurrentRun {
+  seconds: number;
+  qps: number;
+  latenciesMs: number[];
+  run: Map<string, ScoredDocument[]>;
+}
+
+async function runConcurrent(side: Side): Promise<ConcurrentRun> {
+  const run = new Map<string, ScoredDocument[]>();
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < queries.length) {
+      const [queryId, text] = queries[next++]!;
+      const started = performance.now();
+      run.set(queryId, await retrieveDocuments(side, text));
+      latenciesMs.push(performance.now() - started);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, qps: queries.length / seconds, latenciesMs, run };
+}
+
+function latencySummary(latenciesMs: number[]) {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, value) => sum + value, 0) / Math.max(sorted.length, 1);
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean,
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
+
+/** Retrieval order, top `n` document ids (the run's own order, not trec_eval's tie order). */
+function topIds(run: ReadonlyMap<string, readonly ScoredDocument[]>, queryId: string, n: number): string[] {
+  return (run.get(queryId) ?? []).slice(0, n).map((document) => document.docId);
+}
+
+function agreement(a: Map<string, ScoredDocument[]>, b: Map<string, ScoredDocument[]>, n: number) {
+  let jaccardSum = 0;
+  let identicalOrder = 0;
+  for (const [queryId] of queries) {
+    const left = topIds(a, queryId, n);
+    const right = topIds(b, queryId, n);
+    const union = new Set([...left, ...right]);
+    const shared = left.filter((id) => right.includes(id)).length;
+    jaccardSum += union.size === 0 ? 1 : shared / union.size;
+    if (left.length === right.length && left.every((id, index) => right[index] === id)) identicalOrder++;
+  }
+  return { meanJaccard: jaccardSum / queries.length, identicalOrder, queries: queries.length };
+}
+
+log(
+  `${queries.length} queries, depth ${DEPTH}; warming up (${WARMUP_QUERIES} queries per side), then sequential …`,
+);
+const sides: [Side, Side] = [localSide, managedSide];
+for (const side of sides) await warmUp(side);
+const [localSequential, managedSequential] = await runSequentialInterleaved(sides);
+log(`concurrency ${concurrency} …`);
+const localConcurrent = await runConcurrent(localSide);
+const managedConcurrent = await runConcurrent(managedSide);
+
+// Query-embedding cost of a managed knowledge base: Bedrock bills the embedding model per input token.
+const queryTokens = queries.map(([, text]) => approximateBedrockTokenCount(text));
+const meanQueryTokens = queryTokens.reduce((sum, tokens) => sum + tokens, 0) / queryTokens.length;
+const managedCostPer1k = estimateCost(embeddingModel, {
+  inputTokens: meanQueryTokens * 1000,
+  outputTokens: 0,
+});
+
+function sideReport(side: Side, sequential: SequentialRun, concurrent: ConcurrentRun, costPer1k?: number) {
+  const evaluation = evaluateRun(sequential.run, test.qrels, { k: [5, 10, 100] });
+  return {
+    side: side.label,
+    ran: side.ran,
+    'recall@5': evaluation.mean['recall@5'] ?? Number.NaN,
+    'recall@10': evaluation.mean['recall@10'] ?? Number.NaN,
+    'ndcg@10': evaluation.mean['ndcg@10'] ?? Number.NaN,
+    'recall@100': evaluation.mean['recall@100'] ?? Number.NaN,
+    evaluatedQueries: evaluation.evaluatedQueries,
+    sequentialLatencyMs: latencySummary(sequential.latenciesMs),
+    concurrent: {
+      concurrency,
+      qps: concurrent.qps,
+      seconds: concurrent.seconds,
+      latencyMs: latencySummary(concurrent.latenciesMs),
+      // Retrieval is deterministic: the concurrent pass must return what the sequential one did.
+      top10SameAsSequential: agreement(sequential.run, concurrent.run, 10).identicalOrder,
+    },
+    costPer1kQueriesUsd: costPer1k ?? null,
+  };
+}
+
+const localReport = sideReport(localSide, localSequential, localConcurrent, 0);
+const managedReport = sideReport(
+  managedSide,
+  managedSequential,
+  managedConcurrent,
+  managedCostPer1k?.totalCost,
+);
+const top10Agreement = agreement(localSequential.run, managedSequential.run, 10);
+
+const costNotes = {
+  local:
+    '$0 model cost: no API is called. Not included: the machine that runs it (CPU time, memory, disk) and, with ' +
+    '--embedder use, the electricity of embedding each query on the CPU (its time is inside the latency).',
+  managed:
+    managedCostPer1k === undefined
+      ? `${embeddingModel} has no price in BEDROCK_PRICING (as of ${PRICING_AS_OF}); pass a listed model with --embedding-model.`
+      : `Query embedding with ${embeddingModel} at $${BEDROCK_PRICING[embeddingModel]?.inputPer1k ?? '?'} per 1k input ` +
+        `tokens (us-east-1 on-demand, as of ${PRICING_AS_OF}): ${meanQueryTokens.toFixed(1)} tokens per query on ` +
+        'average, estimated with approximateBedrockTokenCount (1 token per 3 ASCII characters plus 1 per other ' +
+        'character, deliberately above the ~4 characters per token of English; the Titan tokenizer is not public). ' +
+        'Not included: the vector store’s own charges (e.g. OpenSearch Serverless OCU-hours, Aurora, Pinecone), ' +
+        'reranking, ingestion-time embedding, data transfer.' +
+        (emulator
+          ? ' Offline the emulator embeds nothing; this is what a real knowledge base would bill.'
+          : ''),
+};
+
+const report = {
+  dataset: 'scifact',
+  split: 'test',
+  corpusDocuments: documents.length,
+  queries: queries.length,
+  depth: DEPTH,
+  mode: emulator ? 'offline (Bedrock emulator)' : `AWS (knowledge base ${knowledgeBaseId})`,
+  embedder: embedder,
+  store: {
+    path: values.db ? path.resolve(values.db) : local.storePath,
+    ...(values.db ? { snapshot: local.storePath } : {}),
+    builtThisRun: local.built,
+    embedderId: localEmbedderId,
+  },
+  embeddingModelForCost: embeddingModel,
+  method: {
+    latency:
+      `performance.now() around each retrieve (k=${DEPTH}), both sides interleaved query by query, after ` +
+      `${WARMUP_QUERIES} warm-up queries per side; then each side alone with ${concurrency} queries in flight (QPS).`,
+    machine: `${os.cpus().length} CPUs, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at start`,
+  },
+  sides: [localReport, managedReport],
+  top10Agreement,
+  ...(vectorSearchProbe ? { vectorSearchProbe } : {}),
+  ...(managedKb.throttledAttempts > 0 ? { managedThrottledAttempts: managedKb.throttledAttempts } : {}),
+  costNotes,
+};
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n`);
+
+const dollars = (value: number | null) =>
+  value === null ? 'n/a' : value === 0 ? '$0' : `$${value.toPrecision(2)}`;
+const tableRow = (r: typeof localReport) => ({
+  side: r.side,
+  'recall@5': r['recall@5'].toFixed(4),
+  'recall@10': r['recall@10'].toFixed(4),
+  'nDCG@10': r['ndcg@10'].toFixed(4),
+  'p50 ms': r.sequentialLatencyMs.p50.toFixed(2),
+  'p99 ms': r.sequentialLatencyMs.p99.toFixed(2),
+  [`QPS @${concurrency}`]: r.concurrent.qps.toFixed(0),
+  '$ / 1k queries': dollars(r.costPer1kQueriesUsd),
+});
+process.stdout.write(
+  `SciFact test, ${queries.length} queries, ${documents.length} documents, depth ${DEPTH} — ${report.mode}\n`,
+);
+process.stdout.write(`${printTable([tableRow(localReport), tableRow(managedReport)])}\n\n`);
+for (const r of [localReport, managedReport]) process.stdout.write(`ran  ${r.side}: ${r.ran}\n`);
+process.stdout.write(
+  `top-10 agreement: mean Jaccard ${top10Agreement.meanJaccard.toFixed(4)}, identical order on ` +
+    `${top10Agreement.identicalOrder} / ${top10Agreement.queries} queries\n`,
+);
+if (vectorSearchProbe) process.stdout.write(`probe  ${vectorSearchProbe}\n`);
+process.stdout.write(`cost  local: ${costNotes.local}\ncost  managed: ${costNotes.managed}\n`);
+process.stdout.write(`time  ${report.method.latency} ${report.method.machine}.\n`);
+
+await managedKb.close();
+await emulator?.close();
+await local.kb.close();
+if (!values.keep) rmSync(workDir, { recursive: true, force: true });
