@@ -116,6 +116,10 @@ for await (const document of test.corpus) documents.push(beirDocumentToInput(doc
 
 const workDir = values.keep ?? mkdtempSync(path.join(os.tmpdir(), 'localkb-bench-compare-'));
 mkdirSync(workDir, { recursive: true });
+// Also on a refusal or a failed AWS call: the temporary stores never outlive the run.
+process.on('exit', () => {
+  if (!values.keep) rmSync(workDir, { recursive: true, force: true });
+});
 const loadAtStart = os.loadavg();
 
 /** A finished store copied consistently (SQLite backup API, read-only source) so its writer is never disturbed. */
@@ -203,7 +207,7 @@ const managedKb = emulator
     });
 const overrideWords =
   managedSearch === 'default'
-    ? 'no overrideSearchType (the knowledge base default)'
+    ? 'no overrideSearchType, i.e. the knowledge base default'
     : `overrideSearchType ${managedSearch.toUpperCase()}`;
 const emulatedSearch = managedSearch === 'default' ? (local.kb.embedder ? 'hybrid' : 'bm25') : managedSearch;
 const managedSide: Side = {
@@ -395,7 +399,7 @@ const top10Agreement = agreement(localSequential.run, managedSequential.run, 10)
 const costNotes = {
   local:
     '$0 model cost: no API is called. Not included: the machine that runs it (CPU time, memory, disk) and, with ' +
-    '--embedder use, the electricity of embedding each query on the CPU (its time is inside the latency).',
+    '--embedder use, embedding each query on this CPU (its time is inside the latency).',
   managed:
     managedCostPer1k === undefined
       ? `${embeddingModel} has no price in BEDROCK_PRICING (as of ${PRICING_AS_OF}); pass a listed model with --embedding-model.`
@@ -406,7 +410,10 @@ const costNotes = {
         'Not included: the vector store’s own charges (e.g. OpenSearch Serverless OCU-hours, Aurora, Pinecone), ' +
         'reranking, ingestion-time embedding, data transfer.' +
         (emulator
-          ? ' Offline the emulator embeds nothing; this is what a real knowledge base would bill.'
+          ? local.kb.embedder
+            ? ` Offline the emulated knowledge base embeds queries with the store's own ${localEmbedderId} on this ` +
+              'CPU, not with the priced model; the figure is what a real knowledge base would bill.'
+            : ' Offline the emulator embeds nothing (BM25); the figure is what a real knowledge base would bill.'
           : ''),
 };
 
@@ -428,7 +435,8 @@ const report = {
   method: {
     latency:
       `performance.now() around each retrieve (k=${DEPTH}), both sides interleaved query by query, after ` +
-      `${WARMUP_QUERIES} warm-up queries per side; then each side alone with ${concurrency} queries in flight (QPS).`,
+      `${WARMUP_QUERIES} warm-up queries per side; then each side alone with ${concurrency} queries in flight (QPS).` +
+      (emulator ? ' The emulator answers in this process, so client and server share one Node thread.' : ''),
     machine: `${os.cpus().length} CPUs, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at start`,
   },
   sides: [localReport, managedReport],
@@ -467,4 +475,3 @@ process.stdout.write(`time  ${report.method.latency} ${report.method.machine}.\n
 await managedKb.close();
 await emulator?.close();
 await local.kb.close();
-if (!values.keep) rmSync(workDir, { recursive: true, force: true });

@@ -83,7 +83,26 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
       ...(options.offline !== undefined ? { offline: options.offline } : {}),
     });
-    if (embedder) await embedder.init();
+    if (embedder) {
+      try {
+        await embedder.init();
+      } catch (error) {
+        // Reopening a store needs the very model it was built with; say which one, not just "not found".
+        if (
+          isLocalKbError(error, 'MODEL_NOT_FOUND') &&
+          stored?.embedderId &&
+          options.embedder === undefined
+        ) {
+          throw kbError(
+            'MODEL_NOT_FOUND',
+            `${resolved} was built with embedder ${stored.embedderId}, whose model is not on this machine. ` +
+              `Pass --model-path <dir> (or LOCALKB_MODEL_PATH) pointing at that model. ${error.message}`,
+            { input: stored.embedderId, cause: error },
+          );
+        }
+        throw error;
+      }
+    }
     const store = SqliteStore.open(resolved, {
       embedder: embedder
         ? { id: embedder.id, dimensions: embedder.dimensions }

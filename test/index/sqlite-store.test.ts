@@ -76,6 +76,12 @@ describe('SqliteStore', () => {
       db.close();
     });
 
+    it('reads the settings of a store without keeping it open, and nothing for a missing file', () => {
+      expect(SqliteStore.readSettings(dbPath)).toBeUndefined();
+      SqliteStore.open(dbPath, { embedder: EMBEDDER }).close();
+      expect(SqliteStore.readSettings(dbPath)).toMatchObject({ embedderId: EMBEDDER.id, dimensions: 8 });
+    });
+
     it('keeps the store id and embedder across reopenings', () => {
       const first = SqliteStore.open(dbPath, { embedder: EMBEDDER });
       const id = first.storeId;

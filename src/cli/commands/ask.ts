@@ -9,6 +9,7 @@ import type { RetrieveAndGenerateOptions } from '../../kb/types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { formatAnswer } from '../format.js';
 import { openKnowledgeBase } from '../open-kb.js';
+import { retrievalExtras } from '../retrieval-options.js';
 import { parseFilterOption, QUERY_OPTIONS } from './query.js';
 
 const HELP = `Usage: localkb ask "<question>" (--db <file> | --knowledge-base-id <id>) [options]
@@ -88,6 +89,7 @@ export async function askCommand(argv: string[]): Promise<number> {
   };
   const kb = await openKnowledgeBase('ask', args, { generation: { generator } });
   try {
+    Object.assign(options, retrievalExtras('ask', args, kb));
     if (args.values.stream) {
       for await (const event of kb.retrieveAndGenerateStream(question, options)) {
         if (event.type === 'text' && !args.values.json) process.stdout.write(event.text);

@@ -15,11 +15,11 @@ import { evaluateRun } from '../../eval/metrics.js';
 import { BedrockConverseGenerator } from '../../generate/index.js';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import type { RetrieveOptions } from '../../kb/types.js';
-import { BedrockReranker, CrossEncoderReranker, type Reranker } from '../../retrieve/index.js';
 import type { DocumentInput } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { localOptionsFrom } from '../open-kb.js';
 import { ProgressLine } from '../progress.js';
+import { rerankerFrom } from '../retrieval-options.js';
 import { generatorFrom } from './ask.js';
 
 const HELP = `Usage: localkb eval --beir <dir> --db <file> [options]
@@ -207,19 +207,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   } finally {
     await kb.close();
   }
-}
-
-function rerankerFrom(args: Parameters<typeof stringOption>[0]): Reranker | undefined {
-  const name = stringOption(args, 'rerank');
-  if (name === undefined) return undefined;
-  if (name === 'cross-encoder') {
-    const modelPath = stringOption(args, 'rerank-model-path');
-    return new CrossEncoderReranker({
-      ...(modelPath ? { modelPath } : {}),
-      offline: Boolean(args.values.offline),
-    });
-  }
-  return new BedrockReranker({ modelId: name });
 }
 
 async function scoreAnswers(

@@ -3,6 +3,7 @@ import type { RetrievalFilter } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { formatResults } from '../format.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
+import { RERANK_HELP, RERANK_OPTIONS, retrievalExtras } from '../retrieval-options.js';
 
 const HELP = `Usage: localkb query "<text>" (--db <file> | --knowledge-base-id <id>) [options]
 
@@ -12,6 +13,7 @@ Options:
   -k, --k <n>             number of results (default 5)
   --search-type <type>    semantic, bm25 or hybrid (any case; default hybrid, or bm25 for a BM25-only store)
   --filter '<json>'       a Bedrock Knowledge Base metadata filter, e.g. '{"equals":{"key":"topic","value":"bees"}}'
+${RERANK_HELP}
   --json                  print the results as JSON`;
 
 export const QUERY_OPTIONS = {
@@ -20,6 +22,7 @@ export const QUERY_OPTIONS = {
   'search-type': { type: 'string' },
   filter: { type: 'string' },
   json: { type: 'boolean' },
+  ...RERANK_OPTIONS,
 } as const;
 
 export function parseFilterOption(raw: string | undefined): RetrievalFilter | undefined {
@@ -52,6 +55,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   const kb = await openKnowledgeBase('query', args);
   try {
     const results = await kb.retrieve(text, {
+      ...retrievalExtras('query', args, kb),
       k,
       ...(filter ? { filter } : {}),
       ...(searchType ? { searchType } : {}),
