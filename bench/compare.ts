@@ -223,7 +223,9 @@ const managedSide: Side = {
 if (values.ingest) {
   log(`ingesting ${documents.length} documents into ${knowledgeBaseId} / ${values['data-source-id']} …`);
   const summary = await managedKb.ingest(documents, {
-    onProgress: ({ files }) => log(`  ${files} / ${documents.length} sent`),
+    onProgress: ({ files }) => {
+      if (files % 500 < 25 || files === documents.length) log(`  ${files} / ${documents.length} indexed`);
+    },
   });
   log(
     `  added ${summary.documentsAdded}, updated ${summary.documentsUpdated}, failed ${summary.skipped.length}, ` +

@@ -191,12 +191,15 @@ describe('TitanEmbedder', () => {
   it('stops with ABORTED when the signal aborts, starting no further requests', async () => {
     emulator.faults.delay(200, { count: 20 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
-    const error = await rejection(
+    const pending = rejection(
       new TitanEmbedder({ concurrency: 2, clientConfig: clientConfig() }).embedDocuments(texts(20), {
         signal: controller.signal,
       }),
     );
+    // Abort once both slots are in flight (not after a fixed time, which a loaded machine may not honour).
+    while (emulator.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const error = await pending;
     expect(error.code).toBe('ABORTED');
     expect(emulator.requests).toHaveLength(2);
   });
