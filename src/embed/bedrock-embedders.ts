@@ -1,14 +1,15 @@
 /**
  * Amazon Bedrock embedders: Titan Text Embeddings (v1, v2) and Cohere Embed v3, over InvokeModel.
  * Requests run with bounded concurrency; throttling that outlasts the SDK's own retries gets exponential
- * backoff with full jitter. This file imports only src/types.ts, src/errors.ts and this folder (stage rule), so
- * its usage events are typed structurally to match src/observe's UsageEvent.
+ * backoff with full jitter. This file imports only src/types.ts, src/errors.ts, src/aws-errors.ts and this
+ * folder (stage rule), so its usage events are typed structurally to match src/observe's UsageEvent.
  */
 import {
   BedrockRuntimeClient,
   type BedrockRuntimeClientConfig,
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
+import { awsErrorClass, awsErrorName, isThrottle, mapAwsError, traceCall } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import { normalize } from './vector-math.js';
@@ -107,21 +108,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-interface SdkError {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-}
-
-function sdkError(error: unknown): SdkError {
-  return typeof error === 'object' && error !== null ? (error as SdkError) : {};
-}
-
-function isThrottle(error: unknown): boolean {
-  const e = sdkError(error);
-  return e.name === 'ThrottlingException' || e.$metadata?.httpStatusCode === 429;
 }
 
 /** The parts Titan and Cohere share: the client, the request loop, backoff, concurrency and error mapping. */
@@ -237,51 +223,27 @@ abstract class BedrockEmbedder implements Embedder {
       contentType: 'application/json',
       accept: 'application/json',
     });
-    const wire = { headers: {} as Record<string, string>, throttled: 0 };
-    // Per-attempt: records the token-count headers and every throttled attempt, retried or not.
-    const traceAttempt =
-      (next: (args: unknown) => Promise<{ response?: { headers?: Record<string, string> } }>) =>
-      async (args: unknown) => {
-        try {
-          const result = await next(args);
-          wire.headers = result.response?.headers ?? {};
-          return result;
-        } catch (error) {
-          if (isThrottle(error)) wire.throttled += 1;
-          throw error;
-        }
-      };
-    command.middlewareStack.add(traceAttempt as never, {
-      step: 'deserialize',
-      name: 'localkbEmbedTrace',
-      priority: 'high',
-    });
+    const trace = traceCall(command);
     const started = performance.now();
     try {
       const response = await this.#client.send(command, { abortSignal: signal });
       const body = this.#parseBody(response.body);
       const vectors = this.parseVectors(body, batch);
-      const headerTokens = Number(wire.headers['x-amzn-bedrock-input-token-count']);
+      const headerTokens = Number(trace.headers['x-amzn-bedrock-input-token-count']);
       this.#emit({
         inputTokens: Number.isFinite(headerTokens) ? headerTokens : (this.bodyTokenCount(body) ?? 0),
         latencyMs: performance.now() - started,
-        throttledAttempts: wire.throttled,
+        throttledAttempts: trace.throttledAttempts,
       });
       return vectors.map((values) => this.#toVector(values));
     } catch (error) {
       if (!signal.aborted) {
-        const e = sdkError(error);
-        const status = e.$metadata?.httpStatusCode;
         this.#emit({
           inputTokens: 0,
           latencyMs: performance.now() - started,
-          throttledAttempts: wire.throttled,
-          errorClass: isThrottle(error)
-            ? 'throttle'
-            : status !== undefined && status < 500
-              ? 'client'
-              : 'server',
-          errorName: isLocalKbError(error) ? error.code : (e.name ?? 'Error'),
+          throttledAttempts: trace.throttledAttempts,
+          errorClass: awsErrorClass(error),
+          errorName: isLocalKbError(error) ? error.code : (awsErrorName(error) ?? 'Error'),
         });
       }
       throw error;
@@ -346,52 +308,30 @@ abstract class BedrockEmbedder implements Embedder {
   }
 
   #aborted(cause?: unknown): LocalKbError {
-    return kbError('ABORTED', `Embedding with ${this.modelId} was aborted by the caller's AbortSignal.`, {
+    return kbError('ABORTED', abortedMessage(this.modelId), {
       input: this.modelId,
       ...(cause === undefined ? {} : { cause }),
     });
   }
 
   #toError(error: unknown): LocalKbError {
-    if (isLocalKbError(error)) return error;
-    const e = sdkError(error);
-    const status = e.$metadata?.httpStatusCode;
-    const details: Record<string, unknown> = { operation: 'InvokeModel' };
-    if (e.name) details.awsErrorName = e.name;
-    if (status !== undefined) details.status = status;
-    if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
-    if (isThrottle(error)) {
-      return kbError(
-        'THROTTLED',
+    return mapAwsError(error, {
+      operation: 'InvokeModel',
+      input: this.modelId,
+      failure: 'BEDROCK_ERROR',
+      call: `Embedding with ${this.modelId}`,
+      aborted: abortedMessage(this.modelId),
+      throttled: () =>
         `Bedrock kept throttling ${this.modelId} after the SDK's retries and ${this.#backoff.maxRetries} backoff ` +
-          'retries; lower concurrency, raise backoff.maxRetries, or request a quota increase.',
-        { input: this.modelId, cause: error, details },
-      );
-    }
-    if (e.name === 'SyntaxError' || /deserializ/i.test(e.message ?? '')) {
-      return this.malformed(`a body that cannot be parsed (${e.message})`, error);
-    }
-    if (/region is missing/i.test(e.message ?? '')) {
-      return kbError(
-        'INVALID_OPTION',
-        'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
-        {
-          input: 'region',
-          cause: error,
-        },
-      );
-    }
-    const where = status === undefined ? (e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;
-    return kbError(
-      'BEDROCK_ERROR',
-      `Embedding with ${this.modelId} failed (${where}): ${e.message ?? String(error)}`,
-      {
-        input: this.modelId,
-        cause: error,
-        details,
-      },
-    );
+        'retries; lower concurrency, raise backoff.maxRetries, or request a quota increase.',
+      malformed: (message) =>
+        `${this.modelId} answered an embedding request with a body that cannot be parsed (${message}).`,
+    });
   }
+}
+
+function abortedMessage(modelId: string): string {
+  return `Embedding with ${modelId} was aborted by the caller's AbortSignal.`;
 }
 
 function checkTexts(texts: readonly string[], name: string): void {

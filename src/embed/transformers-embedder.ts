@@ -2,22 +2,30 @@
  * Sentence embeddings with transformers.js on onnxruntime-node: mean pooling over the last hidden state, L2-normalised,
  * as sentence-transformers computes them for all-MiniLM-L6-v2.
  *
- * The model comes from a local folder (`modelPath` / LOCALKB_MODEL_PATH), a cache directory in the Hugging Face hub
- * layout (`models--org--name/snapshots/<rev>/`) or the transformers.js layout (`org/name/`), or, when the network is
- * allowed, a download into the cache directory.
+ * The model comes from a local folder (`modelPath` / LOCALKB_MODEL_PATH), the cache directories, or, when the network
+ * is allowed, a download (see model-files.ts).
  */
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { kbError } from '../errors.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import {
+  type LocalModelKind,
+  loadPretrained,
+  type ModelDtype,
+  type ModelLocation,
+  resolveModelLocation,
+  validateLocalModelOptions,
+} from './model-files.js';
 import { normalize } from './vector-math.js';
+
+export { defaultModelCacheDirs, findCachedModelFolder, missingModelFiles } from './model-files.js';
 
 export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
-export type TransformersDtype = 'q8' | 'fp32';
+export type TransformersDtype = ModelDtype;
 
 export interface TransformersEmbedderOptions {
   /** Hugging Face model id; also names the embedder when `modelPath` is given. Default `Xenova/all-MiniLM-L6-v2`. */
@@ -36,22 +44,17 @@ export interface TransformersEmbedderOptions {
   maxInputTokens?: number;
 }
 
-const OPTION_NAMES = new Set([
-  'model',
-  'modelPath',
-  'cacheDir',
-  'offline',
-  'dtype',
-  'batchSize',
-  'maxInputTokens',
-]);
-const DTYPE_FILES: Record<TransformersDtype, string> = {
-  q8: 'onnx/model_quantized.onnx',
-  fp32: 'onnx/model.onnx',
+const KIND: LocalModelKind = {
+  className: 'TransformersEmbedder',
+  optionNames: new Set(['model', 'modelPath', 'cacheDir', 'offline', 'dtype', 'batchSize', 'maxInputTokens']),
+  positiveIntegerOptions: ['batchSize', 'maxInputTokens'],
+  noun: 'embedding model',
+  defaultModel: DEFAULT_TRANSFORMERS_MODEL,
+  modelPathEnv: 'LOCALKB_MODEL_PATH',
+  modelPathOption: '--model-path',
+  cacheDirOption: '--cache-dir',
 };
 const DEFAULT_BATCH_SIZE = 8;
-/** Files a model folder needs besides the ONNX weights. */
-const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /**
  * sentence-transformers' max_seq_length for models whose ONNX ports (Xenova/*) omit sentence_bert_config.json;
@@ -64,59 +67,6 @@ const KNOWN_MAX_SEQ_LENGTH: Record<string, number> = {
   'paraphrase-multilingual-MiniLM-L12-v2': 128,
   'all-mpnet-base-v2': 384,
 };
-
-/** The local cache directories searched for a model, in order; the first one is where downloads go. */
-export function defaultModelCacheDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env.LOCALKB_CACHE_DIR) return [path.resolve(env.LOCALKB_CACHE_DIR)];
-  const home = homedir();
-  const dirs = [path.join(env.XDG_CACHE_HOME ?? path.join(home, '.cache'), 'localkb', 'models')];
-  if (env.HF_HUB_CACHE) dirs.push(path.resolve(env.HF_HUB_CACHE));
-  dirs.push(
-    path.join(env.HF_HOME ? path.resolve(env.HF_HOME) : path.join(home, '.cache', 'huggingface'), 'hub'),
-  );
-  return [...new Set(dirs)];
-}
-
-function isOfflineEnv(env: NodeJS.ProcessEnv): boolean {
-  const on = (value: string | undefined) =>
-    value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
-  return on(env.LOCALKB_OFFLINE) || on(env.HF_HUB_OFFLINE) || on(env.TRANSFORMERS_OFFLINE);
-}
-
-/** Files from `files` that `folder` lacks. */
-export function missingModelFiles(folder: string, files: readonly string[]): string[] {
-  return files.filter((file) => !existsSync(path.join(folder, file)));
-}
-
-/**
- * Finds `modelId` in the cache directories, in the Hugging Face hub layout
- * (`models--org--name/refs/main` → `snapshots/<rev>/`, else the newest complete snapshot)
- * or the transformers.js layout (`org/name/`). Returns the first folder that has every file in `files`.
- */
-export function findCachedModelFolder(
-  modelId: string,
-  cacheDirs: readonly string[],
-  files: readonly string[],
-): string | undefined {
-  for (const cacheDir of cacheDirs) {
-    const hubRepo = path.join(cacheDir, `models--${modelId.split('/').join('--')}`);
-    const snapshots = path.join(hubRepo, 'snapshots');
-    const candidates: string[] = [];
-    const mainRef = path.join(hubRepo, 'refs', 'main');
-    if (existsSync(mainRef)) candidates.push(path.join(snapshots, readFileSync(mainRef, 'utf8').trim()));
-    if (existsSync(snapshots)) {
-      const revisions = readdirSync(snapshots)
-        .map((name) => path.join(snapshots, name))
-        .filter((folder) => statSync(folder).isDirectory())
-        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-      candidates.push(...revisions);
-    }
-    candidates.push(path.join(cacheDir, ...modelId.split('/')));
-    const found = candidates.find((folder) => missingModelFiles(folder, files).length === 0);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 interface LoadedModel {
   tokenizer: PreTrainedTokenizer;
@@ -137,23 +87,18 @@ export class TransformersEmbedder implements Embedder {
   readonly dtype: TransformersDtype;
   readonly batchSize: number;
   readonly offline: boolean;
-  private readonly modelPath: string | undefined;
-  private readonly cacheDirs: string[];
+  private readonly location: ModelLocation;
   private readonly requestedMaxInputTokens: number | undefined;
   private loading: Promise<LoadedModel> | undefined;
   private loaded: LoadedModel | undefined;
 
   constructor(options: TransformersEmbedderOptions = {}) {
-    validateOptions(options);
-    const env = process.env;
-    const modelPath = options.modelPath ?? (env.LOCALKB_MODEL_PATH || undefined);
-    this.modelPath = modelPath === undefined ? undefined : path.resolve(modelPath);
-    this.model =
-      options.model ?? (this.modelPath ? path.basename(this.modelPath) : DEFAULT_TRANSFORMERS_MODEL);
-    this.dtype = options.dtype ?? 'q8';
+    validateLocalModelOptions(options, KIND);
+    this.location = resolveModelLocation(options, KIND);
+    this.model = this.location.model;
+    this.dtype = this.location.dtype;
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    this.offline = options.offline ?? isOfflineEnv(env);
-    this.cacheDirs = options.cacheDir ? [path.resolve(options.cacheDir)] : defaultModelCacheDirs(env);
+    this.offline = this.location.offline;
     this.requestedMaxInputTokens = options.maxInputTokens;
     this.id = `transformers:${this.model}:${this.dtype}`;
   }
@@ -250,48 +195,13 @@ export class TransformersEmbedder implements Embedder {
   }
 
   private async loadModel(): Promise<LoadedModel> {
-    const transformers = await import('@huggingface/transformers');
-    // Process-wide switch: once anything asks for offline, transformers.js never reaches the network.
-    if (this.offline) transformers.env.allowRemoteModels = false;
-
-    const weightsFile = DTYPE_FILES[this.dtype];
-    const files = [...REQUIRED_FILES, weightsFile];
-    let source: string;
-    let folder: string | undefined;
-    if (this.modelPath) {
-      const missing = existsSync(this.modelPath) ? missingModelFiles(this.modelPath, files) : files;
-      if (missing.length > 0) throw this.modelNotFound(missing);
-      folder = this.modelPath;
-      source = folder;
-    } else {
-      folder = findCachedModelFolder(this.model, this.cacheDirs, files);
-      if (!folder && this.offline) throw this.modelNotFound(files);
-      source = folder ?? this.model;
-    }
-
-    const loadOptions = folder
-      ? { local_files_only: true }
-      : { cache_dir: this.cacheDirs[0]!, local_files_only: false };
-    let tokenizer: PreTrainedTokenizer;
-    let model: PreTrainedModel;
-    try {
-      tokenizer = await transformers.AutoTokenizer.from_pretrained(source, loadOptions);
-      model = await transformers.AutoModel.from_pretrained(source, {
-        ...loadOptions,
-        dtype: this.dtype,
-        // Idle onnxruntime threads spin by default; on a busy CPU (SQLite, hnswlib, other work) that wastes ~30%.
-        session_options: { extra: { session: { intra_op: { allow_spinning: '0' } } } },
-      });
-    } catch (error) {
-      if (!folder) throw this.modelNotFound(files, error);
-      throw kbError(
-        'MODEL_LOAD_FAILED',
-        `Could not load the model in ${folder} (${this.dtype}): ${(error as Error).message}. ` +
-          'The files may be truncated or not an ONNX export; replace the folder with a fresh copy.',
-        { input: folder, cause: error },
-      );
-    }
-
+    const { transformers, tokenizer, model, folder, source } = await loadPretrained(this.location, {
+      architecture: 'AutoModel',
+      // Idle onnxruntime threads spin by default; on a busy CPU (SQLite, hnswlib, other work) that wastes ~30%.
+      sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      what: 'the model',
+      exportKind: 'ONNX export',
+    });
     const config = model.config as unknown as Record<string, unknown>;
     const dimensions = Number(config.hidden_size ?? config.d_model ?? config.dim);
     if (!Number.isInteger(dimensions) || dimensions <= 0) {
@@ -383,74 +293,6 @@ export class TransformersEmbedder implements Embedder {
     });
     for (const tensor of Object.values(outputs)) tensor.dispose();
     return vectors;
-  }
-
-  private modelNotFound(missing: string[], cause?: unknown): Error {
-    const files = [...REQUIRED_FILES, DTYPE_FILES[this.dtype]].join(', ');
-    const hubFolder = `models--${this.model.split('/').join('--')}`;
-    const lines = this.modelPath
-      ? [
-          `Model folder ${this.modelPath} (from --model-path / LOCALKB_MODEL_PATH) lacks: ${missing.join(', ')}.`,
-          `It must be laid out like the Hugging Face repo: ${files}.`,
-          'Copy a complete model folder there (for example the files of Xenova/all-MiniLM-L6-v2), or unset it to use the cache.',
-        ]
-      : [
-          cause
-            ? `Could not download embedding model ${this.model} (${this.dtype}): ${(cause as Error).message}.`
-            : `Embedding model ${this.model} (${this.dtype}) is not in the local cache and downloads are off (offline mode).`,
-          'Provide it in one of these ways:',
-          `  1. --model-path <dir> or LOCALKB_MODEL_PATH=<dir>, a folder laid out like the Hugging Face repo: ${files}.`,
-          `  2. A cache directory (--cache-dir or LOCALKB_CACHE_DIR) holding ${hubFolder}/snapshots/<revision>/ ` +
-            `(the Hugging Face hub layout) or ${this.model}/ with those files. Searched: ${this.cacheDirs.join(', ')}.`,
-          `  3. Run once with network access, without LOCALKB_OFFLINE=1 / HF_HUB_OFFLINE=1, to download it into ` +
-            `${this.cacheDirs[0]}; later runs work offline.`,
-        ];
-    return kbError('MODEL_NOT_FOUND', lines.join('\n'), {
-      input: this.modelPath ?? this.model,
-      cause,
-      details: { missing },
-    });
-  }
-}
-
-function validateOptions(options: TransformersEmbedderOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw kbError('INVALID_OPTION', 'TransformersEmbedder options must be an object.', { input: 'options' });
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown TransformersEmbedder option "${key}"; expected one of ${[...OPTION_NAMES].join(', ')}.`,
-        { input: key },
-      );
-    }
-  }
-  for (const key of ['model', 'modelPath', 'cacheDir'] as const) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
-      throw kbError('INVALID_OPTION', `${key} must be a non-empty string, got ${JSON.stringify(value)}.`, {
-        input: key,
-      });
-    }
-  }
-  if (options.dtype !== undefined && !(options.dtype in DTYPE_FILES)) {
-    throw kbError('INVALID_OPTION', `dtype must be "q8" or "fp32", got ${JSON.stringify(options.dtype)}.`, {
-      input: 'dtype',
-    });
-  }
-  if (options.offline !== undefined && typeof options.offline !== 'boolean') {
-    throw kbError('INVALID_OPTION', `offline must be a boolean, got ${JSON.stringify(options.offline)}.`, {
-      input: 'offline',
-    });
-  }
-  for (const key of ['batchSize', 'maxInputTokens'] as const) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw kbError('INVALID_OPTION', `${key} must be a positive integer, got ${JSON.stringify(value)}.`, {
-        input: key,
-      });
-    }
   }
 }
 

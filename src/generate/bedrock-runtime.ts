@@ -1,9 +1,11 @@
 /**
  * What the Bedrock generators share: building the runtime client, tracing each call (response headers and
- * throttled attempts), mapping SDK errors to LocalKbError, and honouring AbortSignal while streaming.
+ * throttled attempts), mapping SDK errors to LocalKbError in the generators' words (the logic is in
+ * src/aws-errors.ts), and honouring AbortSignal while streaming.
  */
 import { BedrockRuntimeClient, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
-import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
+import { mapAwsError } from '../aws-errors.js';
+import { kbError, type LocalKbError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
 
@@ -34,69 +36,14 @@ export function configSecrets(config: BedrockRuntimeClientConfig | undefined): s
   );
 }
 
-/** What one SDK call saw on the wire. */
-export interface CallTrace {
-  /** Headers of the last HTTP response (Bedrock's token-count headers live here; the SDK drops them). */
-  headers: Record<string, string>;
-  /** Attempts answered with a throttle, including those the SDK retried. */
-  throttledAttempts: number;
-}
-
-interface TraceableCommand {
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware stack is generic over every command.
-  middlewareStack: { add(middleware: any, options: Record<string, unknown>): void };
-}
-
-/** Adds a per-attempt middleware to `command` that records response headers and throttled attempts. */
-export function traceCall(command: TraceableCommand): CallTrace {
-  const trace: CallTrace = { headers: {}, throttledAttempts: 0 };
-  command.middlewareStack.add(
-    (next: (args: unknown) => Promise<{ response?: { headers?: Record<string, string> } }>) =>
-      async (args: unknown) => {
-        try {
-          const result = await next(args);
-          trace.headers = result.response?.headers ?? {};
-          return result;
-        } catch (error) {
-          if (isThrottle(error)) trace.throttledAttempts += 1;
-          throw error;
-        }
-      },
-    { step: 'deserialize', name: 'localkbCallTrace', priority: 'high' },
-  );
-  return trace;
-}
-
-interface SdkErrorLike {
-  name?: string;
-  message?: string;
-  code?: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-  $response?: { statusCode?: number };
-}
-
-function asSdkError(error: unknown): SdkErrorLike {
-  return typeof error === 'object' && error !== null ? (error as SdkErrorLike) : {};
-}
-
-function statusOf(error: SdkErrorLike): number | undefined {
-  return error.$metadata?.httpStatusCode ?? error.$response?.statusCode;
-}
-
-export function isThrottle(error: unknown): boolean {
-  const e = asSdkError(error);
-  return e.name === 'ThrottlingException' || e.name === 'throttlingException' || statusOf(e) === 429;
-}
-
-export function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  return signal?.aborted === true || asSdkError(error).name === 'AbortError';
-}
+export { type CallTrace, traceCall } from '../aws-errors.js';
 
 export function abortedError(input: string, cause?: unknown): LocalKbError {
-  return kbError('ABORTED', `The call to ${input} was aborted by the caller's AbortSignal.`, {
-    input,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return kbError('ABORTED', abortedMessage(input), { input, ...(cause === undefined ? {} : { cause }) });
+}
+
+function abortedMessage(input: string): string {
+  return `The call to ${input} was aborted by the caller's AbortSignal.`;
 }
 
 /** Hints for the errors people hit first, keyed by AWS error name. */
@@ -119,53 +66,20 @@ export interface BedrockCallContext {
 
 /** Maps anything the SDK throws to a LocalKbError naming the model and the fix. */
 export function toLocalKbError(error: unknown, context: BedrockCallContext): LocalKbError {
-  if (isLocalKbError(error)) return error;
   const { modelId, operation } = context;
-  if (isAbort(error, context.signal)) return abortedError(modelId, error);
-  const e = asSdkError(error);
-  const status = statusOf(e);
-  const details: Record<string, unknown> = { operation };
-  if (e.name) details.awsErrorName = e.name;
-  if (status !== undefined) details.status = status;
-  if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
-  if (e.$metadata?.attempts !== undefined) details.attempts = e.$metadata.attempts;
-  const message = (e.message ?? String(error)).replace(/\.\s*$/, '');
-  if (isThrottle(error)) {
-    return kbError(
-      'THROTTLED',
+  return mapAwsError(error, {
+    operation,
+    input: modelId,
+    signal: context.signal,
+    failure: 'BEDROCK_ERROR',
+    call: `Bedrock ${operation} on ${modelId}`,
+    aborted: abortedMessage(modelId),
+    throttled: (message) =>
       `Bedrock throttled ${operation} on ${modelId} after all retries (${message}); lower the request rate, ` +
-        'raise maxAttempts, request a quota increase, or use a cross-region inference profile.',
-      { input: modelId, cause: error, details },
-    );
-  }
-  if (e.name === 'SyntaxError' || /deserializ/i.test(message)) {
-    return kbError(
-      'MODEL_RESPONSE_MALFORMED',
-      `${modelId} answered ${operation} with a body that cannot be parsed: ${message}`,
-      {
-        input: modelId,
-        cause: error,
-        details,
-      },
-    );
-  }
-  if (/region is missing/i.test(message)) {
-    return kbError(
-      'INVALID_OPTION',
-      'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
-      {
-        input: 'region',
-        cause: error,
-      },
-    );
-  }
-  const fix = e.name ? FIXES[e.name] : undefined;
-  const where = status === undefined ? (e.code ?? e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;
-  return kbError(
-    'BEDROCK_ERROR',
-    `Bedrock ${operation} on ${modelId} failed (${where}): ${message}${fix ? `; ${fix}` : ''}.`,
-    { input: modelId, cause: error, details },
-  );
+      'raise maxAttempts, request a quota increase, or use a cross-region inference profile.',
+    fixes: FIXES,
+    malformed: (message) => `${modelId} answered ${operation} with a body that cannot be parsed: ${message}`,
+  });
 }
 
 /**

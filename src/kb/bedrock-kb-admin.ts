@@ -23,8 +23,14 @@ import {
   type StorageConfiguration,
   type VectorIngestionConfiguration,
 } from '@aws-sdk/client-bedrock-agent';
+import { clientRegion } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
-import { foundationModelArn, knowledgeBaseError } from './bedrock-knowledge-base.js';
+import {
+  foundationModelArn,
+  knowledgeBaseError,
+  sleepUnlessAborted,
+  validateWaitTimes,
+} from './bedrock-knowledge-base.js';
 
 export interface BedrockKnowledgeBaseAdminOptions {
   /** A ready client; when given, `clientConfig` is ignored and close() leaves it open. */
@@ -104,18 +110,7 @@ export class BedrockKnowledgeBaseAdmin {
   readonly #timeoutMs: number;
 
   constructor(options: BedrockKnowledgeBaseAdminOptions = {}) {
-    for (const name of ['pollIntervalMs', 'timeoutMs'] as const) {
-      const value = options[name];
-      if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-        throw kbError(
-          'INVALID_OPTION',
-          `${name} must be a non-negative number of milliseconds, got ${String(value)}.`,
-          {
-            input: name,
-          },
-        );
-      }
-    }
+    validateWaitTimes(options);
     this.#client = options.client ?? new BedrockAgentClient(options.clientConfig ?? {});
     this.#ownsClient = options.client === undefined;
     this.#pollIntervalMs = options.pollIntervalMs ?? 5000;
@@ -137,7 +132,7 @@ export class BedrockKnowledgeBaseAdmin {
     }
     const embeddingModelArn = options.embeddingModel.startsWith('arn:')
       ? options.embeddingModel
-      : foundationModelArn(options.embeddingModel, await this.#region());
+      : foundationModelArn(options.embeddingModel, await clientRegion(this.#client));
     const command = new CreateKnowledgeBaseCommand({
       name: options.name,
       roleArn: options.roleArn,
@@ -339,8 +334,12 @@ export class BedrockKnowledgeBaseAdmin {
         client.send(new DeleteDataSourceCommand({ knowledgeBaseId, dataSourceId }), sendOptions),
       options.signal,
     );
-    await this.#poll(`data source ${dataSourceId} to be deleted`, options, async () => {
-      try {
+    await this.#waitUntilDeleted(
+      `data source ${dataSourceId}`,
+      dataSourceId,
+      'DeleteDataSource',
+      options,
+      async () => {
         const { dataSource } = await this.#send(
           'GetDataSource',
           knowledgeBaseId,
@@ -348,22 +347,9 @@ export class BedrockKnowledgeBaseAdmin {
             client.send(new GetDataSourceCommand({ knowledgeBaseId, dataSourceId }), sendOptions),
           options.signal,
         );
-        if (dataSource?.status === 'DELETE_UNSUCCESSFUL') {
-          throw kbError(
-            'KNOWLEDGE_BASE_ERROR',
-            `Data source ${dataSourceId} could not be deleted: ${(dataSource.failureReasons ?? ['no reason given']).join('; ')}.`,
-            {
-              input: dataSourceId,
-              details: { operation: 'DeleteDataSource', failureReasons: dataSource.failureReasons ?? [] },
-            },
-          );
-        }
-        return undefined;
-      } catch (error) {
-        if (isNotFound(error)) return true;
-        throw error;
-      }
-    });
+        return dataSource;
+      },
+    );
   }
 
   /**
@@ -400,25 +386,43 @@ export class BedrockKnowledgeBaseAdmin {
       (client, sendOptions) => client.send(new DeleteKnowledgeBaseCommand({ knowledgeBaseId }), sendOptions),
       options.signal,
     );
-    await this.#poll(`knowledge base ${knowledgeBaseId} to be deleted`, options, async () => {
-      try {
+    await this.#waitUntilDeleted(
+      `knowledge base ${knowledgeBaseId}`,
+      knowledgeBaseId,
+      'DeleteKnowledgeBase',
+      options,
+      async () => {
         const { knowledgeBase } = await this.#send(
           'GetKnowledgeBase',
           knowledgeBaseId,
           (client, sendOptions) => client.send(new GetKnowledgeBaseCommand({ knowledgeBaseId }), sendOptions),
           options.signal,
         );
-        if (knowledgeBase?.status === 'DELETE_UNSUCCESSFUL') {
+        return knowledgeBase;
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
+  /** Polls `describe` until Bedrock answers ResourceNotFound; DELETE_UNSUCCESSFUL fails with Bedrock's reasons. */
+  async #waitUntilDeleted(
+    what: string,
+    input: string,
+    operation: string,
+    options: Omit<WaitOptions, 'onProgress'>,
+    describe: () => Promise<{ status?: string; failureReasons?: string[] } | undefined>,
+  ): Promise<void> {
+    await this.#poll(`${what} to be deleted`, options, async () => {
+      try {
+        const resource = await describe();
+        if (resource?.status === 'DELETE_UNSUCCESSFUL') {
           throw kbError(
             'KNOWLEDGE_BASE_ERROR',
-            `Knowledge base ${knowledgeBaseId} could not be deleted: ${(knowledgeBase.failureReasons ?? ['no reason given']).join('; ')}.`,
-            {
-              input: knowledgeBaseId,
-              details: {
-                operation: 'DeleteKnowledgeBase',
-                failureReasons: knowledgeBase.failureReasons ?? [],
-              },
-            },
+            `${what[0]!.toUpperCase()}${what.slice(1)} could not be deleted: ${(resource.failureReasons ?? ['no reason given']).join('; ')}.`,
+            { input, details: { operation, failureReasons: resource.failureReasons ?? [] } },
           );
         }
         return undefined;
@@ -427,25 +431,6 @@ export class BedrockKnowledgeBaseAdmin {
         throw error;
       }
     });
-  }
-
-  async close(): Promise<void> {
-    if (this.#ownsClient) this.#client.destroy();
-  }
-
-  async #region(): Promise<string> {
-    try {
-      return await this.#client.config.region();
-    } catch (error) {
-      throw kbError(
-        'INVALID_OPTION',
-        'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
-        {
-          input: 'region',
-          cause: error,
-        },
-      );
-    }
   }
 
   /** Calls `check` every poll interval until it returns a value; gives up after the timeout. */
@@ -468,7 +453,7 @@ export class BedrockKnowledgeBaseAdmin {
           },
         );
       }
-      await sleep(interval, options.signal);
+      await sleepUnlessAborted(interval, options.signal);
     }
   }
 
@@ -482,13 +467,9 @@ export class BedrockKnowledgeBaseAdmin {
     try {
       return await send(this.#client, signal ? { abortSignal: signal } : {});
     } catch (error) {
-      throw adminError(error, operation, resource, signal);
+      throw knowledgeBaseError(error, { operation, knowledgeBaseId: resource, signal });
     }
   }
-}
-
-function adminError(error: unknown, operation: string, resource: string, signal?: AbortSignal): LocalKbError {
-  return knowledgeBaseError(error, { operation, knowledgeBaseId: resource, ...(signal ? { signal } : {}) });
 }
 
 function isNotFound(error: unknown): boolean {
@@ -500,19 +481,4 @@ function requireString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw kbError('INVALID_OPTION', `${name} must be a non-empty string.`, { input: name });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(kbError('ABORTED', 'The wait was aborted by the caller.'));
-    };
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

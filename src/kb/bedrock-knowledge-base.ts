@@ -7,6 +7,7 @@
 import {
   BedrockAgentClient,
   type BedrockAgentClientConfig,
+  type DataSourceSummary,
   DeleteKnowledgeBaseDocumentsCommand,
   GetDataSourceCommand,
   GetKnowledgeBaseCommand,
@@ -31,8 +32,8 @@ import {
   RetrieveCommand,
   type RetrievedReference,
 } from '@aws-sdk/client-bedrock-agent-runtime';
+import { awsErrorClass, clientRegion, mapAwsError, traceCall } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
-import { isAbort, isThrottle, traceCall } from '../generate/bedrock-runtime.js';
 import { documentFromInput, loadPaths } from '../ingest/index.js';
 import type { UsageListener } from '../observe/usage.js';
 import { validateFilter } from '../retrieve/filter.js';
@@ -339,19 +340,10 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       });
     }
     if (modelId.startsWith('arn:') || isInferenceProfileId(modelId)) return modelId;
-    return foundationModelArn(modelId, await this.#region());
-  }
-
-  async #region(): Promise<string> {
-    try {
-      return await this.#runtime.config.region();
-    } catch (error) {
-      throw kbError(
-        'INVALID_OPTION',
-        `No AWS region is configured for knowledge base ${this.knowledgeBaseId}; set AWS_REGION or pass clientConfig.region.`,
-        { input: 'region', cause: error },
-      );
-    }
+    return foundationModelArn(
+      modelId,
+      await clientRegion(this.#runtime, `knowledge base ${this.knowledgeBaseId}`),
+    );
   }
 
   // ——— ingestion ———
@@ -494,33 +486,20 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
   async #customDataSourceId(): Promise<string> {
     if (this.#dataSourceId) return this.#dataSourceId;
     const custom: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#call(
-        'ListDataSources',
-        new ListDataSourcesCommand({
+    for await (const summary of this.#dataSourceSummaries()) {
+      const { dataSource } = await this.#call(
+        'GetDataSource',
+        new GetDataSourceCommand({
           knowledgeBaseId: this.knowledgeBaseId,
-          ...(nextToken ? { nextToken } : {}),
+          dataSourceId: summary.dataSourceId,
         }),
         undefined,
         (command, sendOptions) => this.#agent.send(command, sendOptions),
       );
-      for (const summary of page.dataSourceSummaries ?? []) {
-        const { dataSource } = await this.#call(
-          'GetDataSource',
-          new GetDataSourceCommand({
-            knowledgeBaseId: this.knowledgeBaseId,
-            dataSourceId: summary.dataSourceId,
-          }),
-          undefined,
-          (command, sendOptions) => this.#agent.send(command, sendOptions),
-        );
-        if (dataSource?.dataSourceConfiguration?.type === 'CUSTOM' && dataSource.dataSourceId) {
-          custom.push(dataSource.dataSourceId);
-        }
+      if (dataSource?.dataSourceConfiguration?.type === 'CUSTOM' && dataSource.dataSourceId) {
+        custom.push(dataSource.dataSourceId);
       }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    }
     if (custom.length !== 1) {
       throw kbError(
         'INVALID_OPTION',
@@ -588,51 +567,38 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     const vector = knowledgeBase?.knowledgeBaseConfiguration?.vectorKnowledgeBaseConfiguration;
     const dataSources: Record<string, unknown>[] = [];
     let documents = 0;
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#call(
-        'ListDataSources',
-        new ListDataSourcesCommand({
+    for await (const summary of this.#dataSourceSummaries()) {
+      const indexed = await this.#countIndexedDocuments(summary.dataSourceId!);
+      documents += indexed;
+      const jobs = await this.#call(
+        'ListIngestionJobs',
+        new ListIngestionJobsCommand({
           knowledgeBaseId: this.knowledgeBaseId,
-          ...(nextToken ? { nextToken } : {}),
+          dataSourceId: summary.dataSourceId,
+          sortBy: { attribute: 'STARTED_AT', order: 'DESCENDING' },
+          maxResults: 1,
         }),
         undefined,
         (command, sendOptions) => this.#agent.send(command, sendOptions),
       );
-      for (const summary of page.dataSourceSummaries ?? []) {
-        const indexed = await this.#countIndexedDocuments(summary.dataSourceId!);
-        documents += indexed;
-        const jobs = await this.#call(
-          'ListIngestionJobs',
-          new ListIngestionJobsCommand({
-            knowledgeBaseId: this.knowledgeBaseId,
-            dataSourceId: summary.dataSourceId,
-            sortBy: { attribute: 'STARTED_AT', order: 'DESCENDING' },
-            maxResults: 1,
-          }),
-          undefined,
-          (command, sendOptions) => this.#agent.send(command, sendOptions),
-        );
-        const last = jobs.ingestionJobSummaries?.[0];
-        dataSources.push({
-          dataSourceId: summary.dataSourceId,
-          name: summary.name,
-          status: summary.status,
-          documents: indexed,
-          ...(last
-            ? {
-                lastIngestionJob: {
-                  ingestionJobId: last.ingestionJobId,
-                  status: last.status,
-                  startedAt: last.startedAt?.toISOString(),
-                  statistics: last.statistics,
-                },
-              }
-            : {}),
-        });
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
+      const last = jobs.ingestionJobSummaries?.[0];
+      dataSources.push({
+        dataSourceId: summary.dataSourceId,
+        name: summary.name,
+        status: summary.status,
+        documents: indexed,
+        ...(last
+          ? {
+              lastIngestionJob: {
+                ingestionJobId: last.ingestionJobId,
+                status: last.status,
+                startedAt: last.startedAt?.toISOString(),
+                statistics: last.statistics,
+              },
+            }
+          : {}),
+      });
+    }
     const dimensions = vector?.embeddingModelConfiguration?.bedrockEmbeddingModelConfiguration?.dimensions;
     return {
       documents,
@@ -646,6 +612,24 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       dataSources,
       throttledAttempts: this.#throttledAttempts,
     };
+  }
+
+  /** Every data source of the knowledge base, following ListDataSources pages. */
+  async *#dataSourceSummaries(): AsyncIterable<DataSourceSummary> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#call(
+        'ListDataSources',
+        new ListDataSourcesCommand({
+          knowledgeBaseId: this.knowledgeBaseId,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        undefined,
+        (command, sendOptions) => this.#agent.send(command, sendOptions),
+      );
+      yield* page.dataSourceSummaries ?? [];
+      nextToken = page.nextToken;
+    } while (nextToken);
   }
 
   async #countIndexedDocuments(dataSourceId: string): Promise<number> {
@@ -718,12 +702,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       ...(throttledAttempts > 0 ? { throttledAttempts } : {}),
       ...(error
         ? {
-            errorClass:
-              error.code === 'THROTTLED'
-                ? 'throttle'
-                : Number(error.details?.status) >= 500
-                  ? 'server'
-                  : 'client',
+            errorClass: awsErrorClass(error),
             ...(typeof error.details?.awsErrorName === 'string'
               ? { errorName: error.details.awsErrorName }
               : {}),
@@ -788,15 +767,18 @@ function validateOptions(options: BedrockKnowledgeBaseOptions): void {
       { input: 'dataSourceId' },
     );
   }
+  validateWaitTimes(options);
+}
+
+/** pollIntervalMs and timeoutMs, when given, are non-negative numbers of milliseconds (also the admin's). */
+export function validateWaitTimes(options: { pollIntervalMs?: number; timeoutMs?: number }): void {
   for (const name of ['pollIntervalMs', 'timeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
       throw kbError(
         'INVALID_OPTION',
         `${name} must be a non-negative number of milliseconds, got ${String(value)}.`,
-        {
-          input: name,
-        },
+        { input: name },
       );
     }
   }
@@ -1024,7 +1006,8 @@ function toBedrockDocument(input: DocumentInput, defaults: Metadata | undefined)
   };
 }
 
-function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`, rejecting with ABORTED as soon as `signal` aborts (also used by the admin's polls). */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -1051,12 +1034,6 @@ const FIXES: Record<string, string> = {
   ConflictException: 'wait for the running operation (e.g. an ingestion job) to finish',
 };
 
-interface SdkErrorLike {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-}
-
 /**
  * Maps whatever a Knowledge Base call throws to a LocalKbError naming the operation and the knowledge base:
  * THROTTLED after the SDK's retries, ABORTED, or KNOWLEDGE_BASE_ERROR with the AWS error in `details`.
@@ -1065,49 +1042,18 @@ export function knowledgeBaseError(
   error: unknown,
   context: { operation: string; knowledgeBaseId: string; signal?: AbortSignal },
 ): LocalKbError {
-  if (isLocalKbError(error)) return error;
   const { operation, knowledgeBaseId } = context;
-  if (isAbort(error, context.signal)) {
-    return kbError(
-      'ABORTED',
-      `${operation} on knowledge base ${knowledgeBaseId} was aborted by the caller.`,
-      {
-        input: knowledgeBaseId,
-        cause: error,
-      },
-    );
-  }
-  const e: SdkErrorLike = typeof error === 'object' && error !== null ? (error as SdkErrorLike) : {};
-  const status = e.$metadata?.httpStatusCode;
-  const details: Record<string, unknown> = { operation, knowledgeBaseId };
-  if (e.name) details.awsErrorName = e.name;
-  if (status !== undefined) details.status = status;
-  if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
-  if (e.$metadata?.attempts !== undefined) details.attempts = e.$metadata.attempts;
-  const message = (e.message ?? String(error)).replace(/\.\s*$/, '');
-  if (isThrottle(error)) {
-    return kbError(
-      'THROTTLED',
+  return mapAwsError(error, {
+    operation,
+    input: knowledgeBaseId,
+    signal: context.signal,
+    details: { knowledgeBaseId },
+    failure: 'KNOWLEDGE_BASE_ERROR',
+    call: `${operation} on knowledge base ${knowledgeBaseId}`,
+    aborted: `${operation} on knowledge base ${knowledgeBaseId} was aborted by the caller.`,
+    throttled: (message) =>
       `Bedrock throttled ${operation} on knowledge base ${knowledgeBaseId} after all retries (${message}); lower ` +
-        'the request rate, raise maxAttempts, or request a quota increase.',
-      { input: knowledgeBaseId, cause: error, details },
-    );
-  }
-  if (/region is missing/i.test(message)) {
-    return kbError(
-      'INVALID_OPTION',
-      'No AWS region is configured; set AWS_REGION or pass clientConfig.region.',
-      {
-        input: 'region',
-        cause: error,
-      },
-    );
-  }
-  const fix = e.name ? FIXES[e.name] : undefined;
-  const where = status === undefined ? (e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;
-  return kbError(
-    'KNOWLEDGE_BASE_ERROR',
-    `${operation} on knowledge base ${knowledgeBaseId} failed (${where}): ${message}${fix ? `; ${fix}` : ''}.`,
-    { input: knowledgeBaseId, cause: error, details },
-  );
+      'the request rate, raise maxAttempts, or request a quota increase.',
+    fixes: FIXES,
+  });
 }

@@ -11,7 +11,8 @@ import {
   RerankCommand,
   type RerankCommandOutput,
 } from '@aws-sdk/client-bedrock-agent-runtime';
-import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
+import { clientRegion, mapAwsError } from '../aws-errors.js';
+import { kbError, type LocalKbError } from '../errors.js';
 import {
   orderRerankResults,
   type RerankDocument,
@@ -106,16 +107,7 @@ export class BedrockReranker implements Reranker {
   /** A model id becomes a foundation-model ARN in the client's region, as the Rerank API requires an ARN. */
   private async modelArn(): Promise<string> {
     if (this.modelId.startsWith('arn:')) return this.modelId;
-    let region: string;
-    try {
-      region = await this.client.config.region();
-    } catch (error) {
-      throw kbError(
-        'INVALID_OPTION',
-        `No AWS region is configured for ${this.id}; set AWS_REGION or pass clientConfig.region.`,
-        { input: 'region', cause: error },
-      );
-    }
+    const region = await clientRegion(this.client, this.id);
     const partition = region.startsWith('cn-')
       ? 'aws-cn'
       : region.startsWith('us-gov-')
@@ -195,42 +187,18 @@ const FIXES: Record<string, string> = {
   ServiceQuotaExceededException: 'request a quota increase or send fewer documents per call',
 };
 
-interface SdkErrorLike {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-}
-
 /** Maps whatever the SDK throws to a LocalKbError naming the reranker and the fix. */
 export function rerankError(error: unknown, rerankerId: string, signal?: AbortSignal): LocalKbError {
-  if (isLocalKbError(error)) return error;
-  const e: SdkErrorLike = typeof error === 'object' && error !== null ? (error as SdkErrorLike) : {};
-  if (signal?.aborted || e.name === 'AbortError') {
-    return kbError('ABORTED', `Reranking with ${rerankerId} was aborted by the caller.`, {
-      input: rerankerId,
-      cause: error,
-    });
-  }
-  const status = e.$metadata?.httpStatusCode;
-  const details: Record<string, unknown> = { operation: 'Rerank' };
-  if (e.name) details.awsErrorName = e.name;
-  if (status !== undefined) details.status = status;
-  if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
-  if (e.$metadata?.attempts !== undefined) details.attempts = e.$metadata.attempts;
-  const message = e.message ?? String(error);
-  if (e.name === 'ThrottlingException' || status === 429) {
-    return kbError(
-      'THROTTLED',
+  return mapAwsError(error, {
+    operation: 'Rerank',
+    input: rerankerId,
+    signal,
+    failure: 'BEDROCK_ERROR',
+    call: `Bedrock Rerank on ${rerankerId}`,
+    aborted: `Reranking with ${rerankerId} was aborted by the caller.`,
+    throttled: (message) =>
       `Bedrock throttled Rerank on ${rerankerId} after all retries (${message}); lower the request rate, ` +
-        'send fewer documents, or request a quota increase.',
-      { input: rerankerId, cause: error, details },
-    );
-  }
-  const fix = e.name ? FIXES[e.name] : undefined;
-  const where = status === undefined ? (e.name ?? 'error') : `${e.name ?? 'error'} ${status}`;
-  return kbError(
-    'BEDROCK_ERROR',
-    `Bedrock Rerank on ${rerankerId} failed (${where}): ${message}${fix ? `; ${fix}` : ''}.`,
-    { input: rerankerId, cause: error, details },
-  );
+      'send fewer documents, or request a quota increase.',
+    fixes: FIXES,
+  });
 }

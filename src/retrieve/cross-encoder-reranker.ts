@@ -11,14 +11,15 @@
  * The model is found like the embedder's: `modelPath` / LOCALKB_RERANK_MODEL_PATH, else the cache directories,
  * else a download when the network is allowed.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import {
-  defaultModelCacheDirs,
-  findCachedModelFolder,
-  missingModelFiles,
-} from '../embed/transformers-embedder.js';
+  type LocalModelKind,
+  loadPretrained,
+  type ModelDtype,
+  type ModelLocation,
+  resolveModelLocation,
+  validateLocalModelOptions,
+} from '../embed/model-files.js';
 import { kbError } from '../errors.js';
 import {
   orderRerankResults,
@@ -32,7 +33,7 @@ import {
 
 export const DEFAULT_CROSS_ENCODER_MODEL = 'Xenova/ms-marco-MiniLM-L-6-v2';
 
-export type CrossEncoderDtype = 'q8' | 'fp32';
+export type CrossEncoderDtype = ModelDtype;
 
 export interface CrossEncoderRerankerOptions {
   /** Hugging Face model id; also names the reranker when `modelPath` is given. Default ms-marco-MiniLM-L-6-v2. */
@@ -53,21 +54,25 @@ export interface CrossEncoderRerankerOptions {
   activation?: 'sigmoid' | 'none';
 }
 
-const OPTION_NAMES = new Set([
-  'model',
-  'modelPath',
-  'cacheDir',
-  'offline',
-  'dtype',
-  'batchSize',
-  'maxLength',
-  'activation',
-]);
-const DTYPE_FILES: Record<CrossEncoderDtype, string> = {
-  q8: 'onnx/model_quantized.onnx',
-  fp32: 'onnx/model.onnx',
+const KIND: LocalModelKind = {
+  className: 'CrossEncoderReranker',
+  optionNames: new Set([
+    'model',
+    'modelPath',
+    'cacheDir',
+    'offline',
+    'dtype',
+    'batchSize',
+    'maxLength',
+    'activation',
+  ]),
+  positiveIntegerOptions: ['batchSize', 'maxLength'],
+  noun: 'reranker model',
+  defaultModel: DEFAULT_CROSS_ENCODER_MODEL,
+  modelPathEnv: 'LOCALKB_RERANK_MODEL_PATH',
+  modelPathOption: 'modelPath',
+  cacheDirOption: 'cacheDir',
 };
-const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 const DEFAULT_BATCH_SIZE = 16;
 
 /** The special tokens and segment ids a tokenizer puts around a pair: prefix A middle B suffix. */
@@ -98,23 +103,18 @@ export class CrossEncoderReranker implements Reranker {
   readonly batchSize: number;
   readonly offline: boolean;
   readonly activation: 'sigmoid' | 'none';
-  private readonly modelPath: string | undefined;
-  private readonly cacheDirs: string[];
+  private readonly location: ModelLocation;
   private readonly requestedMaxLength: number | undefined;
   private loading: Promise<LoadedCrossEncoder> | undefined;
 
   constructor(options: CrossEncoderRerankerOptions = {}) {
     validateOptions(options);
-    const env = process.env;
-    const modelPath = options.modelPath ?? (env.LOCALKB_RERANK_MODEL_PATH || undefined);
-    this.modelPath = modelPath === undefined ? undefined : path.resolve(modelPath);
-    this.model =
-      options.model ?? (this.modelPath ? path.basename(this.modelPath) : DEFAULT_CROSS_ENCODER_MODEL);
-    this.dtype = options.dtype ?? 'q8';
+    this.location = resolveModelLocation(options, KIND);
+    this.model = this.location.model;
+    this.dtype = this.location.dtype;
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    this.offline = options.offline ?? isOfflineEnv(env);
+    this.offline = this.location.offline;
     this.activation = options.activation ?? 'sigmoid';
-    this.cacheDirs = options.cacheDir ? [path.resolve(options.cacheDir)] : defaultModelCacheDirs(env);
     this.requestedMaxLength = options.maxLength;
     this.id = `cross-encoder:${this.model}:${this.dtype}`;
   }
@@ -173,43 +173,11 @@ export class CrossEncoderReranker implements Reranker {
   }
 
   private async loadModel(): Promise<LoadedCrossEncoder> {
-    const transformers = await import('@huggingface/transformers');
-    // Process-wide switch, as the embedder does: once anything asks for offline, never reach the network.
-    if (this.offline) transformers.env.allowRemoteModels = false;
-
-    const files = [...REQUIRED_FILES, DTYPE_FILES[this.dtype]];
-    let folder: string | undefined;
-    if (this.modelPath) {
-      const missing = existsSync(this.modelPath) ? missingModelFiles(this.modelPath, files) : files;
-      if (missing.length > 0) throw this.modelNotFound(missing);
-      folder = this.modelPath;
-    } else {
-      folder = findCachedModelFolder(this.model, this.cacheDirs, files);
-      if (!folder && this.offline) throw this.modelNotFound(files);
-    }
-    const source = folder ?? this.model;
-    const loadOptions = folder
-      ? { local_files_only: true }
-      : { cache_dir: this.cacheDirs[0]!, local_files_only: false };
-
-    let tokenizer: PreTrainedTokenizer;
-    let model: PreTrainedModel;
-    try {
-      tokenizer = await transformers.AutoTokenizer.from_pretrained(source, loadOptions);
-      model = await transformers.AutoModelForSequenceClassification.from_pretrained(source, {
-        ...loadOptions,
-        dtype: this.dtype,
-      });
-    } catch (error) {
-      if (!folder) throw this.modelNotFound(files, error);
-      throw kbError(
-        'MODEL_LOAD_FAILED',
-        `Could not load the cross-encoder in ${folder} (${this.dtype}): ${(error as Error).message}. ` +
-          'The files may be truncated or not an ONNX sequence-classification export; replace the folder with a fresh copy.',
-        { input: folder, cause: error },
-      );
-    }
-
+    const { transformers, tokenizer, model } = await loadPretrained(this.location, {
+      architecture: 'AutoModelForSequenceClassification',
+      what: 'the cross-encoder',
+      exportKind: 'ONNX sequence-classification export',
+    });
     const frame = pairFrame(tokenizer);
     const specials = frame.prefix.length + frame.middle.length + frame.suffix.length;
     const config = model.config as unknown as Record<string, unknown>;
@@ -299,33 +267,6 @@ export class CrossEncoderReranker implements Reranker {
     }
     return scores;
   }
-
-  private modelNotFound(missing: string[], cause?: unknown): Error {
-    const files = [...REQUIRED_FILES, DTYPE_FILES[this.dtype]].join(', ');
-    const hubFolder = `models--${this.model.split('/').join('--')}`;
-    const lines = this.modelPath
-      ? [
-          `Reranker model folder ${this.modelPath} (modelPath / LOCALKB_RERANK_MODEL_PATH) lacks: ${missing.join(', ')}.`,
-          `It must be laid out like the Hugging Face repo: ${files}.`,
-          `Copy a complete model folder there (for example the files of ${DEFAULT_CROSS_ENCODER_MODEL}), or unset it to use the cache.`,
-        ]
-      : [
-          cause
-            ? `Could not download reranker model ${this.model} (${this.dtype}): ${(cause as Error).message}.`
-            : `Reranker model ${this.model} (${this.dtype}) is not in the local cache and downloads are off (offline mode).`,
-          'Provide it in one of these ways:',
-          `  1. modelPath or LOCALKB_RERANK_MODEL_PATH=<dir>, a folder laid out like the Hugging Face repo: ${files}.`,
-          `  2. A cache directory (cacheDir or LOCALKB_CACHE_DIR) holding ${hubFolder}/snapshots/<revision>/ ` +
-            `(the Hugging Face hub layout) or ${this.model}/ with those files. Searched: ${this.cacheDirs.join(', ')}.`,
-          '  3. Run once with network access, without LOCALKB_OFFLINE=1 / HF_HUB_OFFLINE=1, to download it into ' +
-            `${this.cacheDirs[0]}; later runs work offline.`,
-        ];
-    return kbError('MODEL_NOT_FOUND', lines.join('\n'), {
-      input: this.modelPath ?? this.model,
-      ...(cause === undefined ? {} : { cause }),
-      details: { missing },
-    });
-  }
 }
 
 interface EncodedPair {
@@ -393,56 +334,13 @@ function pairFrame(tokenizer: PreTrainedTokenizer): PairFrame {
   };
 }
 
-function isOfflineEnv(env: NodeJS.ProcessEnv): boolean {
-  const on = (value: string | undefined) =>
-    value !== undefined && ['1', 'true', 'yes'].includes(value.toLowerCase());
-  return on(env.LOCALKB_OFFLINE) || on(env.HF_HUB_OFFLINE) || on(env.TRANSFORMERS_OFFLINE);
-}
-
 function validateOptions(options: CrossEncoderRerankerOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw kbError('INVALID_OPTION', 'CrossEncoderReranker options must be an object.', { input: 'options' });
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown CrossEncoderReranker option "${key}"; expected one of ${[...OPTION_NAMES].join(', ')}.`,
-        { input: key },
-      );
-    }
-  }
-  for (const key of ['model', 'modelPath', 'cacheDir'] as const) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
-      throw kbError('INVALID_OPTION', `${key} must be a non-empty string, got ${JSON.stringify(value)}.`, {
-        input: key,
-      });
-    }
-  }
-  if (options.dtype !== undefined && !(options.dtype in DTYPE_FILES)) {
-    throw kbError('INVALID_OPTION', `dtype must be "q8" or "fp32", got ${JSON.stringify(options.dtype)}.`, {
-      input: 'dtype',
-    });
-  }
+  validateLocalModelOptions(options, KIND);
   if (options.activation !== undefined && options.activation !== 'sigmoid' && options.activation !== 'none') {
     throw kbError(
       'INVALID_OPTION',
       `activation must be "sigmoid" or "none", got ${JSON.stringify(options.activation)}.`,
       { input: 'activation' },
     );
-  }
-  if (options.offline !== undefined && typeof options.offline !== 'boolean') {
-    throw kbError('INVALID_OPTION', `offline must be a boolean, got ${JSON.stringify(options.offline)}.`, {
-      input: 'offline',
-    });
-  }
-  for (const key of ['batchSize', 'maxLength'] as const) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw kbError('INVALID_OPTION', `${key} must be a positive integer, got ${JSON.stringify(value)}.`, {
-        input: key,
-      });
-    }
   }
 }
