@@ -190,7 +190,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       });
     };
 
-    for await (const document of this.documentsOf(input, options, summary)) {
+    for await (const document of this.documentsOf(input, options, summary, started)) {
       if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');
       seen.add(document.id);
       const existing = this.store.getDocument(document.id);
@@ -234,6 +234,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     input: string[] | DocumentInput[],
     options: IngestOptions,
     summary: IngestSummary,
+    started: number,
   ): AsyncIterable<SourceDocument> {
     if (input.length === 0) return;
     if (typeof input[0] !== 'string') {
@@ -260,7 +261,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       options.onProgress?.({
         files: summary.filesSeen,
         chunks: summary.chunksEmbedded,
-        chunksPerSecond: summary.chunksEmbedded / Math.max(summary.durationMs / 1000, 0.001),
+        chunksPerSecond: summary.chunksEmbedded / Math.max((Date.now() - started) / 1000, 0.001),
         current: outcome.ok ? outcome.document.id : outcome.path,
       });
       if (outcome.ok) yield outcome.document;
