@@ -1,5 +1,5 @@
-// The Rerank wire round trip (RerankCommand against the emulator) is left to the helper who adds agent-runtime
-// Rerank to the emulator; these tests cover what needs no server: options, input checks and error mapping.
+// The Rerank wire round trip (RerankCommand against the emulator) is in test/testing/knowledge-bases.test.ts;
+// these tests cover what needs no server: options, input checks and error mapping.
 import {
   AccessDeniedException,
   BedrockAgentRuntimeClient,
