@@ -45,17 +45,18 @@ import type {
   RetrievalResult,
   SourceDocument,
 } from '../types.js';
-import type {
-  Answer,
-  AnswerStreamEvent,
-  Citation,
-  InferenceConfig,
-  IngestOptions,
-  IngestSummary,
-  KnowledgeBase,
-  KnowledgeBaseStats,
-  RetrieveAndGenerateOptions,
-  RetrieveOptions,
+import {
+  type Answer,
+  type AnswerStreamEvent,
+  type Citation,
+  emptyIngestSummary,
+  type InferenceConfig,
+  type IngestOptions,
+  type IngestSummary,
+  type KnowledgeBase,
+  type KnowledgeBaseStats,
+  type RetrieveAndGenerateOptions,
+  type RetrieveOptions,
 } from './types.js';
 
 export const DEFAULT_KNOWLEDGE_BASE_MODEL_ID = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -367,16 +368,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     }
     const started = Date.now();
     const dataSourceId = await this.#customDataSourceId();
-    const summary: IngestSummary = {
-      filesSeen: 0,
-      documentsAdded: 0,
-      documentsUpdated: 0,
-      documentsUnchanged: 0,
-      documentsDeleted: 0,
-      chunksEmbedded: 0,
-      skipped: [],
-      durationMs: 0,
-    };
+    const summary = emptyIngestSummary();
     let batch: KnowledgeBaseDocument[] = [];
     const flush = async () => {
       if (batch.length === 0) return;

@@ -29,15 +29,16 @@ import {
   type RetrieveOverrides,
 } from './local-retriever.js';
 import { RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
-import type {
-  Answer,
-  AnswerStreamEvent,
-  IngestOptions,
-  IngestSummary,
-  KnowledgeBase,
-  KnowledgeBaseStats,
-  RetrieveAndGenerateOptions,
-  RetrieveOptions,
+import {
+  type Answer,
+  type AnswerStreamEvent,
+  emptyIngestSummary,
+  type IngestOptions,
+  type IngestSummary,
+  type KnowledgeBase,
+  type KnowledgeBaseStats,
+  type RetrieveAndGenerateOptions,
+  type RetrieveOptions,
 } from './types.js';
 
 export interface LocalKnowledgeBaseOptions {
@@ -160,20 +161,13 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.assertOpen();
     const started = Date.now();
-    const summary: IngestSummary = {
-      filesSeen: 0,
-      documentsAdded: 0,
-      documentsUpdated: 0,
-      documentsUnchanged: 0,
-      documentsDeleted: 0,
-      chunksEmbedded: 0,
-      skipped: [],
-      durationMs: 0,
-    };
+    const summary = emptyIngestSummary();
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
     const chunkerSettings = JSON.stringify({ ...this.chunkOptions, ...this.chunking });
     // New chunker settings invalidate every stored chunking, even of unchanged files.
     const rechunkAll = this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings;
+    // One read of what is stored (without texts) instead of a lookup, full text included, per document.
+    const stored = new Map(this.store.listDocuments().map((doc) => [doc.id, doc]));
     const seen = new Set<string>();
     const pending: PendingDocument[] = [];
     let pendingChunks = 0;
@@ -193,7 +187,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     for await (const document of this.documentsOf(input, options, summary, started)) {
       if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');
       seen.add(document.id);
-      const existing = this.store.getDocument(document.id);
+      const existing = stored.get(document.id);
       if (
         !rechunkAll &&
         existing &&

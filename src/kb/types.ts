@@ -72,6 +72,20 @@ export interface IngestSummary {
   durationMs: number;
 }
 
+/** A summary with nothing counted yet; both knowledge bases start their ingest from it. */
+export function emptyIngestSummary(): IngestSummary {
+  return {
+    filesSeen: 0,
+    documentsAdded: 0,
+    documentsUpdated: 0,
+    documentsUnchanged: 0,
+    documentsDeleted: 0,
+    chunksEmbedded: 0,
+    skipped: [],
+    durationMs: 0,
+  };
+}
+
 export interface KnowledgeBaseStats {
   documents: number;
   chunks: number;

@@ -84,9 +84,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const datasetName = path.basename(path.resolve(beir)).toLowerCase();
 
   // A BEIR document is judged whole: keep it one chunk where the model allows (BM25-only stores always can).
+  // The generator only writes answers for --answers; retrieval metrics never call it.
+  const generator = generatorFrom(
+    stringOption(args, 'generator') ?? 'extractive',
+    stringOption(args, 'model'),
+    undefined,
+  );
   const kb = await LocalKnowledgeBase.open(db, {
     ...localOptionsFrom('eval', args),
     chunking: { chunkSize: Number.MAX_SAFE_INTEGER, chunkOverlap: 0 },
+    generation: { generator },
   });
   const timings: Record<string, number> = {};
   try {
@@ -160,7 +167,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       'map@10': evaluation.mean['map@10'] ?? 0,
       'precision@10': evaluation.mean['precision@10'] ?? 0,
     };
-    const answers = await scoreAnswers(kb, dataset.queries, args, searchType);
+    const answers = await scoreAnswers(kb, generator.modelId, dataset.queries, args, searchType);
     const stats = await kb.stats();
     const name = [
       kb.embedder ? kb.embedder.id : 'bm25',
@@ -211,53 +218,44 @@ export async function evalCommand(argv: string[]): Promise<number> {
 
 async function scoreAnswers(
   kb: LocalKnowledgeBase,
+  generatorId: string,
   queries: ReadonlyMap<string, string>,
   args: Parameters<typeof stringOption>[0],
   searchType: RetrieveOptions['searchType'],
 ) {
   const count = integerOption('eval', args, 'answers', 0, { min: 0, max: 100_000 });
   if (count === 0) return undefined;
-  const generator = generatorFrom(
-    stringOption(args, 'generator') ?? 'extractive',
-    stringOption(args, 'model'),
-    undefined,
-  );
   const judgeModel = stringOption(args, 'judge-model');
   const judge = judgeModel ? new BedrockConverseGenerator({ modelId: judgeModel }) : undefined;
-  const answerer = await LocalKnowledgeBase.open(kb.path, { generation: { generator } });
   let passed = 0;
   let coverage = 0;
   let precision = 0;
   let faithfulness = 0;
   const questions = [...queries.values()].slice(0, count);
-  try {
-    for (const question of questions) {
-      const answer = await answerer.retrieveAndGenerate(question, {
-        k: 5,
-        ...(searchType ? { searchType } : {}),
-      });
-      const report = checkAnswerCitations(answer);
-      if (report.passed) passed++;
-      coverage += report.claimCoverage;
-      precision += report.citationPrecision;
-      if (judge) {
-        const verdict = await judgeFaithfulness({ answer, question }, async (prompt) => {
-          const generation = await judge.generate([{ role: 'user', content: prompt }], {
-            maxTokens: 1024,
-            temperature: 0,
-          });
-          return generation.text;
+  for (const question of questions) {
+    const answer = await kb.retrieveAndGenerate(question, {
+      k: 5,
+      ...(searchType ? { searchType } : {}),
+    });
+    const report = checkAnswerCitations(answer);
+    if (report.passed) passed++;
+    coverage += report.claimCoverage;
+    precision += report.citationPrecision;
+    if (judge) {
+      const verdict = await judgeFaithfulness({ answer, question }, async (prompt) => {
+        const generation = await judge.generate([{ role: 'user', content: prompt }], {
+          maxTokens: 1024,
+          temperature: 0,
         });
-        faithfulness += verdict.score;
-      }
+        return generation.text;
+      });
+      faithfulness += verdict.score;
     }
-  } finally {
-    await answerer.close();
   }
   const n = questions.length;
   return {
     answers: n,
-    generator: generator.modelId,
+    generator: generatorId,
     citationsPassed: passed / n,
     claimCoverage: coverage / n,
     citationPrecision: precision / n,
