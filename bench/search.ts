@@ -11,9 +11,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exactSearch } from '../src/index/exact-search.js';
-import { HnswIndex } from '../src/index/hnsw-index.js';
-import { type ScoredId, SqliteStore } from '../src/index/sqlite-store.js';
+import { exactSearch } from '../src/store/exact-search.js';
+import { HnswIndex } from '../src/store/hnsw-index.js';
+import { type ScoredId, SqliteStore } from '../src/store/sqlite-store.js';
 import type { Chunk, SourceDocument } from '../src/types.js';
 
 const DIMENSIONS = 384;

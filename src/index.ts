@@ -8,14 +8,6 @@ export * from './errors.js';
 export { runRetrieval, tuneHybridWeights } from './eval/evaluate-knowledge-base.js';
 export * from './eval/index.js';
 export * from './generate/index.js';
-export { exactSearch } from './index/exact-search.js';
-export { HnswIndex } from './index/hnsw-index.js';
-export {
-  SqliteStore,
-  type SqliteStoreOptions,
-  type StoredChunk,
-  type StoredDocument,
-} from './index/sqlite-store.js';
 export * from './ingest/index.js';
 export * from './kb/bedrock-kb-admin.js';
 export * from './kb/bedrock-knowledge-base.js';
@@ -30,4 +22,12 @@ export * from './kb/types.js';
 export * from './observe/index.js';
 export * from './retrieve/index.js';
 export { startKnowledgeBaseServer } from './serve/knowledge-base-server.js';
+export { exactSearch } from './store/exact-search.js';
+export { HnswIndex } from './store/hnsw-index.js';
+export {
+  SqliteStore,
+  type SqliteStoreOptions,
+  type StoredChunk,
+  type StoredDocument,
+} from './store/sqlite-store.js';
 export * from './types.js';

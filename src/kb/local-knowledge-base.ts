@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isLocalKbError, kbError } from '../errors.js';
-import { HnswIndex } from '../index/hnsw-index.js';
-import { SqliteStore } from '../index/sqlite-store.js';
 import {
   type ChunkingStrategy,
   type ChunkOptions,
@@ -13,6 +11,8 @@ import {
   type ResolvedChunkOptions,
   resolveChunkOptions,
 } from '../ingest/index.js';
+import { HnswIndex } from '../store/hnsw-index.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 import type {
   DocumentInput,
   Embedder,

@@ -1,7 +1,4 @@
 import { kbError } from '../errors.js';
-import { exactSearch } from '../index/exact-search.js';
-import type { HnswIndex } from '../index/hnsw-index.js';
-import type { SqliteStore, StoredChunk } from '../index/sqlite-store.js';
 import {
   buildFtsQuery,
   compileFilterToSql,
@@ -11,6 +8,9 @@ import {
   validateFilter,
   weightedFusion,
 } from '../retrieve/index.js';
+import { exactSearch } from '../store/exact-search.js';
+import type { HnswIndex } from '../store/hnsw-index.js';
+import type { SqliteStore, StoredChunk } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
 import type { RetrieveOptions } from './types.js';
 

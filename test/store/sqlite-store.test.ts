@@ -3,8 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLocalKbError, type LocalKbError } from '../../src/errors.js';
-import { SCHEMA_VERSION } from '../../src/index/schema.js';
-import { SqliteStore } from '../../src/index/sqlite-store.js';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Chunk } from '../../src/types.js';
 import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/index/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
 
 const DIMENSIONS = 16;

@@ -2,8 +2,8 @@
  * A reader in its own process for the cross-process test: opens the store read-only with an HNSW index and
  * queries in a loop until the parent says stop, then reports what it saw. Run with `node --import tsx`.
  */
-import { HnswIndex } from '../../src/index/hnsw-index.js';
-import { SqliteStore } from '../../src/index/sqlite-store.js';
+import { HnswIndex } from '../../src/store/hnsw-index.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 
 const [dbPath, indexPath, dimensionsArg] = process.argv.slice(2) as [string, string, string];
 const dimensions = Number(dimensionsArg);

@@ -3,9 +3,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLocalKbError, type LocalKbError } from '../../src/errors.js';
-import { exactSearch } from '../../src/index/exact-search.js';
-import { HnswIndex } from '../../src/index/hnsw-index.js';
-import { SqliteStore } from '../../src/index/sqlite-store.js';
+import { exactSearch } from '../../src/store/exact-search.js';
+import { HnswIndex } from '../../src/store/hnsw-index.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
 
 const DIMENSIONS = 16;
