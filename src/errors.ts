@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   MODEL_NOT_FOUND: 'Embedding or reranking model files are missing.',
   MODEL_LOAD_FAILED: 'Model files exist but could not be loaded.',
   UNKNOWN_MODEL: 'A model id is not supported.',
+  DEPENDENCY_MISSING:
+    'An optional peer dependency that a feature needs is not installed (the message names the npm install command).',
   EMBEDDING_FAILED: 'An embedder failed to embed a batch.',
   // store and index
   EMBEDDER_MISMATCH: 'A store was opened with a different embedder than it was built with.',

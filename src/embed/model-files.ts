@@ -1,14 +1,14 @@
 /**
- * Finding and loading a local transformers.js model, for the embedder and the cross-encoder reranker alike: from a
+ * Finding a local transformers.js model, for the embedder and the cross-encoder reranker alike: from a
  * model folder (`modelPath` or an environment variable), a cache directory in the Hugging Face hub layout
  * (`models--org--name/snapshots/<rev>/`) or the transformers.js layout (`org/name/`), or, when the network is
  * allowed, a download into the first cache directory. Also the option checks both classes share and the
- * MODEL_NOT_FOUND error that lists every way to provide a model.
+ * MODEL_NOT_FOUND error that lists every way to provide a model. Loading itself is in pretrained-model.ts, the one
+ * file that touches transformers.js, so these declarations stay free of its types.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import { kbError, type LocalKbError } from '../errors.js';
 
 /** `q8` loads onnx/model_quantized.onnx, `fp32` loads onnx/model.onnx. */
@@ -22,7 +22,7 @@ const DTYPE_FILES: Record<ModelDtype, string> = {
 const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** Every file a model folder needs to load with `dtype`. */
-function modelFiles(dtype: ModelDtype): string[] {
+export function modelFiles(dtype: ModelDtype): string[] {
   return [...REQUIRED_FILES, DTYPE_FILES[dtype]];
 }
 
@@ -177,14 +177,14 @@ export function resolveModelLocation(
 }
 
 /** What transformers.js loads: a complete local folder, or (online, nothing cached) the model id to download. */
-interface ModelSource {
+export interface ModelSource {
   folder: string | undefined;
   source: string;
   loadOptions: { local_files_only: boolean; cache_dir?: string };
 }
 
 /** The model folder when it is complete, else a complete cached copy, else a download unless offline. */
-function locateModel(location: ModelLocation): ModelSource {
+export function locateModel(location: ModelLocation): ModelSource {
   const files = modelFiles(location.dtype);
   let folder: string | undefined;
   if (location.modelPath) {
@@ -205,7 +205,11 @@ function locateModel(location: ModelLocation): ModelSource {
 }
 
 /** MODEL_NOT_FOUND naming the files `missing` and every way to provide the model; `cause`: a failed download. */
-function modelNotFoundError(location: ModelLocation, missing: string[], cause?: unknown): LocalKbError {
+export function modelNotFoundError(
+  location: ModelLocation,
+  missing: string[],
+  cause?: unknown,
+): LocalKbError {
   const { kind, model, modelPath, dtype, cacheDirs } = location;
   const files = modelFiles(dtype).join(', ');
   const Noun = kind.noun[0]!.toUpperCase() + kind.noun.slice(1);
@@ -232,54 +236,4 @@ function modelNotFoundError(location: ModelLocation, missing: string[], cause?: 
     ...(cause === undefined ? {} : { cause }),
     details: { missing },
   });
-}
-
-export interface PretrainedModel {
-  transformers: typeof import('@huggingface/transformers');
-  tokenizer: PreTrainedTokenizer;
-  model: PreTrainedModel;
-  /** The local folder it was loaded from; undefined when it was downloaded. */
-  folder: string | undefined;
-  /** The folder, or the model id it was downloaded as. */
-  source: string;
-}
-
-export interface PretrainedLoad {
-  architecture: 'AutoModel' | 'AutoModelForSequenceClassification';
-  /** Passed to onnxruntime's session. */
-  sessionOptions?: Record<string, unknown>;
-  /** For MODEL_LOAD_FAILED: what failed to load ('the model') and the export its files must be ('ONNX export'). */
-  what: string;
-  exportKind: string;
-}
-
-/**
- * Loads the tokenizer and the model where locateModel finds them. A failed download is MODEL_NOT_FOUND; a local
- * folder that does not load is MODEL_LOAD_FAILED.
- */
-export async function loadPretrained(
-  location: ModelLocation,
-  load: PretrainedLoad,
-): Promise<PretrainedModel> {
-  const transformers = await import('@huggingface/transformers');
-  // Process-wide switch: once anything asks for offline, transformers.js never reaches the network.
-  if (location.offline) transformers.env.allowRemoteModels = false;
-  const { folder, source, loadOptions } = locateModel(location);
-  try {
-    const tokenizer = await transformers.AutoTokenizer.from_pretrained(source, loadOptions);
-    const model = await transformers[load.architecture].from_pretrained(source, {
-      ...loadOptions,
-      dtype: location.dtype,
-      ...(load.sessionOptions ? { session_options: load.sessionOptions } : {}),
-    });
-    return { transformers, tokenizer, model, folder, source };
-  } catch (error) {
-    if (!folder) throw modelNotFoundError(location, modelFiles(location.dtype), error);
-    throw kbError(
-      'MODEL_LOAD_FAILED',
-      `Could not load ${load.what} in ${folder} (${location.dtype}): ${(error as Error).message}. ` +
-        `The files may be truncated or not an ${load.exportKind}; replace the folder with a fresh copy.`,
-      { input: folder, cause: error },
-    );
-  }
 }

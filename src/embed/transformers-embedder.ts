@@ -13,12 +13,12 @@ import { kbError } from '../errors.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import {
   type LocalModelKind,
-  loadPretrained,
   type ModelDtype,
   type ModelLocation,
   resolveModelLocation,
   validateLocalModelOptions,
 } from './model-files.js';
+import { loadPretrained } from './pretrained-model.js';
 import { normalize } from './vector-math.js';
 
 export { defaultModelCacheDirs, findCachedModelFolder, missingModelFiles } from './model-files.js';

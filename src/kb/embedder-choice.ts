@@ -11,6 +11,7 @@ import {
   UniversalSentenceEncoderEmbedder,
 } from '../embed/index.js';
 import { kbError } from '../errors.js';
+import { isOptionalPeerInstalled } from '../optional-peer.js';
 import type { Embedder } from '../types.js';
 
 export type EmbedderChoice = Embedder | 'minilm' | 'use' | 'none' | 'auto';
@@ -22,7 +23,8 @@ export interface EmbedderChoiceOptions {
 
 /**
  * The embedder for a knowledge base. An existing store names its own embedder (its recorded id), so reopening
- * needs no flags; 'auto' on a new store takes MiniLM when its weights are on this machine, else the bundled USE.
+ * needs no flags; 'auto' on a new store takes MiniLM when transformers.js is installed and the weights are on this
+ * machine, else the bundled USE.
  */
 export function resolveEmbedder(
   choice: EmbedderChoice,
@@ -73,6 +75,7 @@ export function embedderFromId(id: string, options: EmbedderChoiceOptions = {}):
 }
 
 function miniLmAvailable(modelPath: string | undefined): boolean {
+  if (!isOptionalPeerInstalled('@huggingface/transformers')) return false;
   const folder = modelPath ?? process.env.LOCALKB_MODEL_PATH;
   if (folder) return existsSync(folder);
   const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx'];

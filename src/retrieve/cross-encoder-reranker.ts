@@ -14,12 +14,12 @@
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import {
   type LocalModelKind,
-  loadPretrained,
   type ModelDtype,
   type ModelLocation,
   resolveModelLocation,
   validateLocalModelOptions,
 } from '../embed/model-files.js';
+import { loadPretrained } from '../embed/pretrained-model.js';
 import { kbError } from '../errors.js';
 import {
   orderRerankResults,
