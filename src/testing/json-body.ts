@@ -48,6 +48,18 @@ function at(path: string, key: string): string {
   return path === '' ? key : `${path}/${key}`;
 }
 
+/**
+ * Bedrock validates native bodies against each model's JSON schema, which permits no keys beyond the documented
+ * ones: `Malformed input request: #: extraneous key [max_tokens] is not permitted, …`.
+ */
+export function refuseExtraneousKeys(body: JsonObject, allowed: readonly string[], path = ''): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw malformedInput(`${path === '' ? '#' : `#/${path}`}: extraneous key [${key}] is not permitted`);
+    }
+  }
+}
+
 export function requiredString(body: JsonObject, key: string, path = ''): string {
   const value = body[key];
   if (value === undefined) throw missing(key, path);

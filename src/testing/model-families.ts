@@ -9,6 +9,7 @@ import {
   optionalObject,
   optionalString,
   optionalStringArray,
+  refuseExtraneousKeys,
   requiredArray,
   requiredCount,
   requiredObject,
@@ -152,14 +153,63 @@ function readChatMessages(messages: unknown[], path: string): { all: string[]; l
   return { all, lastUser };
 }
 
+/**
+ * Top-level keys of the Claude Messages body (userguide/model-parameters-anthropic-claude-messages-request-response,
+ * plus `thinking` from the extended-thinking page).
+ */
+const ANTHROPIC_MESSAGES_KEYS = [
+  'anthropic_version',
+  'anthropic_beta',
+  'max_tokens',
+  'system',
+  'messages',
+  'temperature',
+  'top_p',
+  'top_k',
+  'tools',
+  'tool_choice',
+  'stop_sequences',
+  'thinking',
+];
+
+/**
+ * The turn order Claude's Messages API on Bedrock enforces, in its words: roles user/assistant only, the first
+ * turn the user's, and no two turns of one role in a row.
+ */
+function checkClaudeTurnOrder(messages: unknown[]): void {
+  messages.forEach((message, index) => {
+    const role = isObject(message) ? message.role : undefined;
+    if (role !== 'user' && role !== 'assistant') {
+      throw new AwsServiceError(
+        'ValidationException',
+        role === 'system'
+          ? 'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.'
+          : `messages.${index}.role: Input should be 'user' or 'assistant'`,
+      );
+    }
+    if (index === 0 && role !== 'user') {
+      throw new AwsServiceError('ValidationException', 'messages: first message must use the "user" role');
+    }
+    const previous = messages[index - 1];
+    if (isObject(previous) && previous.role === role) {
+      throw new AwsServiceError(
+        'ValidationException',
+        `messages: roles must alternate between "user" and "assistant", but found multiple "${role}" roles in a row`,
+      );
+    }
+  });
+}
+
 const anthropicMessages: TextModelFamily = {
   kind: 'text',
   name: 'anthropic-messages',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, ANTHROPIC_MESSAGES_KEYS);
     requiredString(body, 'anthropic_version');
     const maxTokens = requiredCount(body, 'max_tokens');
     const { all, lastUser } = readChatMessages(requiredArray(body, 'messages'), 'messages');
+    checkClaudeTurnOrder(body.messages as unknown[]);
     const system = body.system === undefined ? [] : collectText(body.system);
     return {
       promptText: [...system, ...all].join('\n\n'),
@@ -217,11 +267,23 @@ function anthropicModelName(modelId: string): string {
   return modelId.replace(/^anthropic\./, '').replace(/-v\d+(:\d+)?$/, '');
 }
 
+/** userguide/model-parameters-anthropic-claude-text-completion (anthropic_version is accepted too). */
+const ANTHROPIC_TEXT_KEYS = [
+  'prompt',
+  'temperature',
+  'top_p',
+  'top_k',
+  'max_tokens_to_sample',
+  'stop_sequences',
+  'anthropic_version',
+];
+
 const anthropicTextCompletion: TextModelFamily = {
   kind: 'text',
   name: 'anthropic-text-completion',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, ANTHROPIC_TEXT_KEYS);
     const prompt = requiredString(body, 'prompt');
     const maxTokens = requiredCount(body, 'max_tokens_to_sample');
     if (!/^(?:[\s\S]*?)\n\nHuman:/.test(prompt)) {
@@ -260,13 +322,19 @@ const anthropicTextCompletion: TextModelFamily = {
 
 const TITAN_STOP = { end_turn: 'FINISH', max_tokens: 'LENGTH', stop_sequence: 'STOP_CRITERIA_MET' };
 
+/** userguide/model-parameters-titan-text: `inputText` and an optional `textGenerationConfig`. */
+const TITAN_TEXT_KEYS = ['inputText', 'textGenerationConfig'];
+const TITAN_TEXT_CONFIG_KEYS = ['temperature', 'topP', 'maxTokenCount', 'stopSequences'];
+
 const titanText: TextModelFamily = {
   kind: 'text',
   name: 'amazon-titan-text',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, TITAN_TEXT_KEYS);
     const inputText = requiredString(body, 'inputText');
     const config = optionalObject(body, 'textGenerationConfig');
+    refuseExtraneousKeys(config, TITAN_TEXT_CONFIG_KEYS, 'textGenerationConfig');
     return {
       promptText: inputText,
       lastUserText: lastUserTurn(inputText),
@@ -300,11 +368,15 @@ const titanText: TextModelFamily = {
 
 const LLAMA_STOP = { end_turn: 'stop', max_tokens: 'length', stop_sequence: 'stop' };
 
+/** userguide/model-parameters-meta (`images` for the Llama 3.2 vision models). */
+const LLAMA_KEYS = ['prompt', 'temperature', 'top_p', 'max_gen_len', 'images'];
+
 const metaLlama: TextModelFamily = {
   kind: 'text',
   name: 'meta-llama',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, LLAMA_KEYS);
     const prompt = requiredString(body, 'prompt');
     return {
       promptText: prompt,
@@ -338,11 +410,15 @@ const metaLlama: TextModelFamily = {
 
 const MISTRAL_STOP = { end_turn: 'stop', max_tokens: 'length', stop_sequence: 'stop' };
 
+/** userguide/model-parameters-mistral-text-completion. */
+const MISTRAL_COMPLETION_KEYS = ['prompt', 'max_tokens', 'stop', 'temperature', 'top_p', 'top_k'];
+
 const mistralCompletion: TextModelFamily = {
   kind: 'text',
   name: 'mistral',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, MISTRAL_COMPLETION_KEYS);
     const prompt = requiredString(body, 'prompt');
     return {
       promptText: prompt,
@@ -407,11 +483,27 @@ const mistralChat: TextModelFamily = {
 
 const COHERE_STOP = { end_turn: 'COMPLETE', max_tokens: 'MAX_TOKENS', stop_sequence: 'COMPLETE' };
 
+/** userguide/model-parameters-cohere-command. */
+const COHERE_COMMAND_KEYS = [
+  'prompt',
+  'temperature',
+  'p',
+  'k',
+  'max_tokens',
+  'stop_sequences',
+  'return_likelihoods',
+  'stream',
+  'num_generations',
+  'logit_bias',
+  'truncate',
+];
+
 const cohereCommand: TextModelFamily = {
   kind: 'text',
   name: 'cohere-command',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, COHERE_COMMAND_KEYS);
     const prompt = requiredString(body, 'prompt');
     return {
       promptText: prompt,
@@ -447,11 +539,34 @@ const cohereCommand: TextModelFamily = {
   },
 };
 
+/** userguide/model-parameters-cohere-command-r-plus. */
+const COHERE_COMMAND_R_KEYS = [
+  'message',
+  'chat_history',
+  'documents',
+  'search_queries_only',
+  'preamble',
+  'max_tokens',
+  'temperature',
+  'p',
+  'k',
+  'prompt_truncation',
+  'frequency_penalty',
+  'presence_penalty',
+  'seed',
+  'return_prompt',
+  'tools',
+  'tool_results',
+  'stop_sequences',
+  'raw_prompting',
+];
+
 const cohereChat: TextModelFamily = {
   kind: 'text',
   name: 'cohere-command-r',
   streaming: true,
   parse(body) {
+    refuseExtraneousKeys(body, COHERE_COMMAND_R_KEYS);
     const message = requiredString(body, 'message');
     const history = body.chat_history === undefined ? [] : collectText(body.chat_history);
     const documents = body.documents === undefined ? [] : collectText(body.documents);
@@ -488,11 +603,24 @@ const cohereChat: TextModelFamily = {
   },
 };
 
+/** userguide/model-parameters-jurassic2. */
+const JURASSIC_KEYS = [
+  'prompt',
+  'temperature',
+  'topP',
+  'maxTokens',
+  'stopSequences',
+  'countPenalty',
+  'presencePenalty',
+  'frequencyPenalty',
+];
+
 const ai21Jurassic: TextModelFamily = {
   kind: 'text',
   name: 'ai21-jurassic-2',
   streaming: false,
   parse(body) {
+    refuseExtraneousKeys(body, JURASSIC_KEYS);
     const prompt = requiredString(body, 'prompt');
     return {
       promptText: prompt,
@@ -630,6 +758,8 @@ const titanEmbedV1: EmbeddingModelFamily = {
   kind: 'embedding',
   name: 'amazon-titan-embed-text-v1',
   embed(body, _modelId, vectorFor) {
+    // userguide/model-parameters-titan-embed-text: v1 takes only the text.
+    refuseExtraneousKeys(body, ['inputText']);
     const inputText = requiredString(body, 'inputText');
     const inputTokens = tokens(inputText);
     return {
@@ -643,6 +773,7 @@ const titanEmbedV2: EmbeddingModelFamily = {
   kind: 'embedding',
   name: 'amazon-titan-embed-text-v2',
   embed(body, _modelId, vectorFor) {
+    refuseExtraneousKeys(body, ['inputText', 'dimensions', 'normalize', 'embeddingTypes']);
     const inputText = requiredString(body, 'inputText');
     const dimensions = optionalCount(body, 'dimensions') ?? 1024;
     if (![256, 512, 1024].includes(dimensions)) {
@@ -679,6 +810,22 @@ const cohereEmbed: EmbeddingModelFamily = {
   kind: 'embedding',
   name: 'cohere-embed',
   embed(body, modelId, vectorFor) {
+    // userguide/model-parameters-embed (v3) and model-parameters-embed-v4 (output_dimension, max_tokens, inputs).
+    refuseExtraneousKeys(
+      body,
+      /embed-v4/.test(modelId)
+        ? [
+            'texts',
+            'images',
+            'inputs',
+            'input_type',
+            'truncate',
+            'embedding_types',
+            'output_dimension',
+            'max_tokens',
+          ]
+        : ['texts', 'images', 'input_type', 'truncate', 'embedding_types'],
+    );
     const texts = requiredArray(body, 'texts');
     if (texts.length === 0) throw malformedInput('#/texts: expected minimum item count: 1, found: 0');
     if (texts.length > 96)
@@ -821,4 +968,20 @@ export function familyFor(baseModelId: string, body?: JsonObject): ModelFamily |
   if (family === anthropicTextCompletion && body?.messages !== undefined) return anthropicMessages;
   if (family === mistralCompletion && body?.messages !== undefined) return mistralChat;
   return family;
+}
+
+/**
+ * Models whose Converse requests may not carry `system` (the "System prompts" column of
+ * userguide/conversation-inference-supported-models-features): Titan Text, Mistral 7B / Mixtral 8x7B, Cohere
+ * Command (text and light) and AI21 Jurassic-2.
+ */
+const WITHOUT_SYSTEM_PROMPTS = [
+  /^amazon\.titan-(text|tg1)-/,
+  /^mistral\.(mistral-7b|mixtral-8x7b)/,
+  /^cohere\.command-(text|light-text)/,
+  /^ai21\.j2-/,
+];
+
+export function supportsSystemPrompt(baseModelId: string): boolean {
+  return !WITHOUT_SYSTEM_PROMPTS.some((pattern) => pattern.test(baseModelId));
 }

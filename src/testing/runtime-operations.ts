@@ -23,6 +23,7 @@ import {
   familyFor,
   type InvocationMetrics,
   type ModelFamily,
+  supportsSystemPrompt,
   type TextModelFamily,
   type TextRequest,
 } from './model-families.js';
@@ -52,6 +53,8 @@ const GUARDRAIL_BLOCKED_MESSAGE = 'Sorry, the model cannot answer this question.
 const STREAM_UNSUPPORTED = 'The model is unsupported for streaming.';
 const CONVERSE_UNSUPPORTED =
   "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
+const SYSTEM_UNSUPPORTED =
+  "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.";
 
 function requireFamily(baseModelId: string, body?: JsonObject): ModelFamily {
   const family = familyFor(baseModelId, body);
@@ -254,8 +257,11 @@ interface ConverseInput {
 }
 
 /** Validates a Converse body the way Bedrock does and reads it as a text request. */
-function readConverseBody(raw: Buffer): ConverseInput {
+function readConverseBody(raw: Buffer, baseModelId: string): ConverseInput {
   const body = parseJsonObject(raw);
+  if (Array.isArray(body.system) && body.system.length > 0 && !supportsSystemPrompt(baseModelId)) {
+    throw new AwsServiceError('ValidationException', SYSTEM_UNSUPPORTED);
+  }
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new AwsServiceError(
@@ -341,7 +347,7 @@ const converse: RuntimeOperation = {
   streaming: false,
   async run(call) {
     requireChatFamily(call.baseModelId, false);
-    const input = readConverseBody(call.request.body);
+    const input = readConverseBody(call.request.body, call.baseModelId);
     const completion = completeText(input.request, call.script);
     const intervened = call.script?.guardrailIntervention === true;
     const answer = {
@@ -363,7 +369,7 @@ const converseStream: RuntimeOperation = {
   streaming: true,
   async run(call) {
     requireChatFamily(call.baseModelId, true);
-    const input = readConverseBody(call.request.body);
+    const input = readConverseBody(call.request.body, call.baseModelId);
     const completion = completeText(input.request, call.script);
     const intervened = call.script?.guardrailIntervention === true;
     let frames = [

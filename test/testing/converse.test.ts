@@ -110,6 +110,19 @@ describe('Converse', () => {
     ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('alternate') });
   });
 
+  it('refuses a system prompt for a model without system prompts, such as Titan Text', async () => {
+    const request = { messages: [user('hi')], system: [{ text: 'Be brief.' }] };
+    await expect(
+      client.send(new ConverseCommand({ modelId: 'amazon.titan-text-express-v1', ...request })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message:
+        "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.",
+    });
+    const answered = await client.send(new ConverseCommand({ modelId: MODEL, ...request }));
+    expect(answered.output?.message?.content?.[0]?.text).toBe('Echo: hi');
+  });
+
   it('rejects embedding and image models', async () => {
     for (const modelId of ['amazon.titan-embed-text-v2:0', 'stability.stable-diffusion-xl-v1']) {
       await expect(

@@ -360,6 +360,87 @@ describe('InvokeModel request validation', () => {
     );
   });
 
+  it.each([
+    ['meta.llama3-8b-instruct-v1:0', { prompt: 'hi', max_tokens: 5 }, '#', 'max_tokens'],
+    ['amazon.titan-text-express-v1', { inputText: 'hi', maxTokenCount: 5 }, '#', 'maxTokenCount'],
+    [
+      'amazon.titan-text-express-v1',
+      { inputText: 'hi', textGenerationConfig: { max_tokens: 5 } },
+      '#/textGenerationConfig',
+      'max_tokens',
+    ],
+    [
+      'anthropic.claude-3-haiku-20240307-v1:0',
+      { anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, model: 'claude', messages: [] },
+      '#',
+      'model',
+    ],
+    ['mistral.mistral-7b-instruct-v0:2', { prompt: 'hi', max_gen_len: 5 }, '#', 'max_gen_len'],
+    ['amazon.titan-embed-text-v1', { inputText: 'hi', dimensions: 256 }, '#', 'dimensions'],
+  ])('%s refuses an extraneous key in its body the way Bedrock words it', async (modelId, body, at, key) => {
+    await expect(invoke(modelId, body)).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: `Malformed input request: ${at}: extraneous key [${key}] is not permitted, please reformat your input and try again.`,
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+    });
+  });
+
+  const claude = (messages: unknown[]) => ({
+    anthropic_version: 'bedrock-2023-05-31',
+    max_tokens: 5,
+    messages,
+  });
+
+  it.each([
+    [
+      'an assistant first turn',
+      [
+        { role: 'assistant', content: 'Hello' },
+        { role: 'user', content: 'hi' },
+      ],
+      'messages: first message must use the "user" role',
+    ],
+    [
+      'two user turns in a row',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ],
+      'messages: roles must alternate between "user" and "assistant", but found multiple "user" roles in a row',
+    ],
+    [
+      'an unknown role',
+      [{ role: 'human', content: 'a' }],
+      "messages.0.role: Input should be 'user' or 'assistant'",
+    ],
+    [
+      'a system turn',
+      [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'a' },
+      ],
+      'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.',
+    ],
+  ])('refuses a Claude Messages body with %s', async (_case, messages, message) => {
+    await expect(invoke('anthropic.claude-3-haiku-20240307-v1:0', claude(messages))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message,
+    });
+  });
+
+  it('accepts a Claude conversation that alternates and ends on an assistant prefill', async () => {
+    const body = await invoke(
+      'anthropic.claude-3-haiku-20240307-v1:0',
+      claude([
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+        { role: 'user', content: 'c' },
+        { role: 'assistant', content: 'The answer is' },
+      ]),
+    );
+    expect(body.type).toBe('message');
+  });
+
   it('rejects a Claude 2 prompt without the Human/Assistant turns', async () => {
     await expect(
       invoke('anthropic.claude-v2', { prompt: 'just text', max_tokens_to_sample: 10 }),
