@@ -374,7 +374,13 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       if (batch.length === 0) return;
       await this.#ingestBatch(dataSourceId, batch, summary, options.signal);
       batch = [];
-      options.onProgress?.({ files: summary.filesSeen, chunks: 0, chunksPerSecond: 0 });
+      options.onProgress?.({
+        files: summary.filesSeen,
+        chunks: 0,
+        chunksPerSecond: 0,
+        fraction: 0,
+        elapsedMs: Date.now() - started,
+      });
     };
     for await (const document of documentsOf(input, options, summary)) {
       if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');

@@ -6,22 +6,21 @@ import {
   type ChunkOptions,
   chunkDocument,
   chunkSemantic,
-  documentFromInput,
-  loadPaths,
   type ResolvedChunkOptions,
   resolveChunkOptions,
 } from '../ingest/index.js';
 import { HnswIndex } from '../store/hnsw-index.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type {
+  Chunk,
   DocumentInput,
   Embedder,
-  Metadata,
   RetrievalResult,
   SourceDocument,
   TokenCounter,
 } from '../types.js';
 import { type EmbedderChoice, resolveEmbedder } from './embedder-choice.js';
+import { runIngest } from './ingest-pipeline.js';
 import {
   type HybridOptions,
   LocalRetriever,
@@ -29,16 +28,15 @@ import {
   type RetrieveOverrides,
 } from './local-retriever.js';
 import { RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
-import {
-  type Answer,
-  type AnswerStreamEvent,
-  emptyIngestSummary,
-  type IngestOptions,
-  type IngestSummary,
-  type KnowledgeBase,
-  type KnowledgeBaseStats,
-  type RetrieveAndGenerateOptions,
-  type RetrieveOptions,
+import type {
+  Answer,
+  AnswerStreamEvent,
+  IngestOptions,
+  IngestSummary,
+  KnowledgeBase,
+  KnowledgeBaseStats,
+  RetrieveAndGenerateOptions,
+  RetrieveOptions,
 } from './types.js';
 
 export interface LocalKnowledgeBaseOptions {
@@ -160,146 +158,52 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.assertOpen();
-    const started = Date.now();
-    const summary = emptyIngestSummary();
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
     const chunkerSettings = JSON.stringify({ ...this.chunkOptions, ...this.chunking });
-    // New chunker settings invalidate every stored chunking, even of unchanged files.
-    const rechunkAll = this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings;
-    // One read of what is stored (without texts) instead of a lookup, full text included, per document.
-    const stored = new Map(this.store.listDocuments().map((doc) => [doc.id, doc]));
-    const seen = new Set<string>();
-    const pending: PendingDocument[] = [];
-    let pendingChunks = 0;
-
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      await this.embedAndStore(pending, summary, options.signal);
-      pending.length = 0;
-      pendingChunks = 0;
-      options.onProgress?.({
-        files: summary.filesSeen,
-        chunks: summary.chunksEmbedded,
-        chunksPerSecond: summary.chunksEmbedded / Math.max((Date.now() - started) / 1000, 0.001),
-      });
-    };
-
-    for await (const document of this.documentsOf(input, options, summary, started)) {
-      if (options.signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.');
-      seen.add(document.id);
-      const existing = stored.get(document.id);
-      if (
-        !rechunkAll &&
-        existing &&
-        existing.contentHash === document.contentHash &&
-        sameMetadata(existing.metadata, document.metadata)
-      ) {
-        summary.documentsUnchanged++;
-        continue;
-      }
-      const chunks =
-        this.chunking.strategy === 'semantic' && this.embedder
-          ? await chunkSemantic(document, this.embedder, {
-              maxTokens: this.chunkOptions.chunkSize,
-              ...(this.chunking.percentile !== undefined ? { percentile: this.chunking.percentile } : {}),
-            })
-          : chunkDocument(document, counter, this.chunkOptions);
-      if (chunks.length === 0) {
-        summary.skipped.push({ path: document.uri, code: 'EMPTY_DOCUMENT', reason: 'no text to index' });
-        continue;
-      }
-      pending.push({ document, chunks, isUpdate: existing !== undefined });
-      pendingChunks += chunks.length;
-      if (pendingChunks >= this.embedBatchSize) await flush();
-    }
-    await flush();
-
-    if (options.prune && typeof input[0] === 'string') {
-      summary.documentsDeleted += this.pruneMissing(input as string[], seen);
-    }
-    this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.chunking));
-    this.store.setSetting(CHUNKED_WITH_SETTING, chunkerSettings);
-    this.index?.save();
-    summary.durationMs = Date.now() - started;
-    return summary;
+    const embedder = this.embedder;
+    return runIngest(
+      {
+        embedder,
+        embedBatchSize: this.embedBatchSize,
+        embedConcurrency: 1,
+        storedDocuments: () => this.store.listDocuments(),
+        // New chunker settings invalidate every stored chunking, even of unchanged files.
+        rechunkAll: () => this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings,
+        chunk: async (document) =>
+          this.chunking.strategy === 'semantic' && embedder
+            ? chunkSemantic(document, embedder, {
+                maxTokens: this.chunkOptions.chunkSize,
+                ...(this.chunking.percentile !== undefined ? { percentile: this.chunking.percentile } : {}),
+              })
+            : chunkDocument(document, counter, this.chunkOptions),
+        write: (document, chunks, vectors) => this.writeDocument(document, chunks, vectors),
+        pruneMissing: (roots, seen) => this.pruneMissing(roots, seen),
+        finish: () => {
+          this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.chunking));
+          this.store.setSetting(CHUNKED_WITH_SETTING, chunkerSettings);
+          this.index?.save();
+        },
+      },
+      input,
+      options,
+    );
   }
 
-  private async *documentsOf(
-    input: string[] | DocumentInput[],
-    options: IngestOptions,
-    summary: IngestSummary,
-    started: number,
-  ): AsyncIterable<SourceDocument> {
-    if (input.length === 0) return;
-    if (typeof input[0] !== 'string') {
-      for (const item of input as DocumentInput[]) {
-        summary.filesSeen++;
-        try {
-          const document = documentFromInput(item);
-          if (options.metadata) document.metadata = { ...options.metadata, ...document.metadata };
-          yield document;
-        } catch (error) {
-          if (!isLocalKbError(error)) throw error;
-          summary.skipped.push({ path: item.id, code: error.code, reason: error.message });
-        }
+  /** One document in one transaction, then its vectors into the HNSW cache. */
+  private writeDocument(document: SourceDocument, chunks: Chunk[], vectors: (Float32Array | null)[]): void {
+    const { addedChunkIds, removedChunkIds } = this.store.upsertDocument(document, chunks, vectors);
+    if (!this.index) return;
+    this.index.remove(removedChunkIds);
+    const ids: number[] = [];
+    const added: Float32Array[] = [];
+    addedChunkIds.forEach((id, i) => {
+      const vector = vectors[i];
+      if (vector) {
+        ids.push(id);
+        added.push(vector);
       }
-      return;
-    }
-    const loadOptions = {
-      ...(options.include ? { include: options.include } : {}),
-      ...(options.exclude ? { exclude: options.exclude } : {}),
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    };
-    for await (const outcome of loadPaths(input as string[], loadOptions)) {
-      summary.filesSeen++;
-      options.onProgress?.({
-        files: summary.filesSeen,
-        chunks: summary.chunksEmbedded,
-        chunksPerSecond: summary.chunksEmbedded / Math.max((Date.now() - started) / 1000, 0.001),
-        current: outcome.ok ? outcome.document.id : outcome.path,
-      });
-      if (outcome.ok) yield outcome.document;
-      else
-        summary.skipped.push({ path: outcome.path, code: outcome.error.code, reason: outcome.error.message });
-    }
-  }
-
-  /** Embeds the chunks of several documents in one call, then writes each document in its own transaction. */
-  private async embedAndStore(pending: PendingDocument[], summary: IngestSummary, signal?: AbortSignal) {
-    const texts: string[] = [];
-    for (const item of pending)
-      for (const chunk of item.chunks) if (chunk.role !== 'parent') texts.push(chunk.text);
-    const vectors =
-      this.embedder && texts.length > 0
-        ? await this.embedder.embedDocuments(texts, signal ? { signal } : {})
-        : [];
-    let next = 0;
-    for (const item of pending) {
-      const itemVectors = item.chunks.map((chunk) =>
-        chunk.role === 'parent' || !this.embedder ? null : (vectors[next++] ?? null),
-      );
-      const { addedChunkIds, removedChunkIds } = this.store.upsertDocument(
-        item.document,
-        item.chunks,
-        itemVectors,
-      );
-      if (this.index) {
-        this.index.remove(removedChunkIds);
-        const ids: number[] = [];
-        const vecs: Float32Array[] = [];
-        addedChunkIds.forEach((id, i) => {
-          const vector = itemVectors[i];
-          if (vector) {
-            ids.push(id);
-            vecs.push(vector);
-          }
-        });
-        this.index.add(ids, vecs);
-      }
-      summary.chunksEmbedded += itemVectors.filter((v) => v !== null).length;
-      if (item.isUpdate) summary.documentsUpdated++;
-      else summary.documentsAdded++;
-    }
+    });
+    this.index.add(ids, added);
   }
 
   private pruneMissing(roots: string[], seen: Set<string>): number {
@@ -393,25 +297,10 @@ export type KnowledgeBaseChunking = Omit<ChunkOptions, 'maxTokens' | 'strategy'>
   percentile?: number;
 };
 
-interface PendingDocument {
-  document: SourceDocument;
-  chunks: ReturnType<typeof chunkDocument>;
-  isUpdate: boolean;
-}
-
 /** BM25-only stores have no model tokenizer; words are a fair stand-in for chunk sizes. */
 const wordCounter: TokenCounter = {
   count: (text: string) => text.split(/\s+/).filter(Boolean).length,
 };
-
-function sameMetadata(a: Metadata, b: Metadata): boolean {
-  const strip = ({ modifiedAt: _m, ...rest }: Metadata) => JSON.stringify(sortKeys(rest));
-  return strip(a) === strip(b);
-}
-
-function sortKeys(value: Metadata): Metadata {
-  return Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
-}
 
 function pathToUriPrefix(absolute: string): string {
   const uri = new URL(`file://${absolute}`).href;

@@ -101,13 +101,32 @@ export interface IngestOptions {
   /** Remove stored documents under the given roots whose files are gone. */
   prune?: boolean;
   metadata?: Metadata;
-  onProgress?: (progress: {
-    files: number;
-    chunks: number;
-    chunksPerSecond: number;
-    current?: string;
-  }) => void;
+  /** Called as the ingest moves: after the listing, after each file, after each embedded batch. */
+  onProgress?: (progress: IngestProgress) => void;
   signal?: AbortSignal;
+}
+
+/** Where an ingest stands. Totals appear as soon as they are known: files after the listing, chunks once all are chunked. */
+export interface IngestProgress {
+  /** Files (or in-memory documents) taken in so far: loaded, skipped or found unchanged. */
+  files: number;
+  /** Files to take in, known once the paths are walked. */
+  totalFiles?: number;
+  /** Chunks embedded so far (in a BM25-only store: stored). */
+  chunks: number;
+  /** Chunks to embed, known once every file is chunked. */
+  totalChunks?: number;
+  /** Until `totalChunks` is known: the total extrapolated from the bytes chunked so far. */
+  estimatedChunks?: number;
+  /** Chunks per second since the first chunk was embedded. */
+  chunksPerSecond: number;
+  /** Share of the work done, 0 to 1. */
+  fraction: number;
+  elapsedMs: number;
+  /** Time left at the current rate, once a rate and a total (or estimate) are known. */
+  etaMs?: number;
+  /** The file or document taken in last. */
+  current?: string;
 }
 
 /**

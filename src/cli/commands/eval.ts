@@ -107,8 +107,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
         `ingesting ${documents.length} documents from ${beir} with ${kb.embedder?.id ?? 'no embedder (BM25 only)'}`,
       );
       await kb.ingest(documents, {
-        onProgress: (p) =>
-          progress.update({ files: p.files, chunks: p.chunks, totalFiles: documents.length }),
+        onProgress: (p) => progress.ingest(p, 'ingest'),
       });
       progress.done();
       timings.ingestSeconds = (Date.now() - started) / 1000;

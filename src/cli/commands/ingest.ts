@@ -43,16 +43,7 @@ export async function ingestCommand(argv: string[]): Promise<number> {
       ...(include.length ? { include } : {}),
       ...(exclude.length ? { exclude } : {}),
       prune: Boolean(args.values.prune),
-      ...(progress
-        ? {
-            onProgress: (p) =>
-              progress.update({
-                files: p.files,
-                chunks: p.chunks,
-                ...(p.current ? { current: p.current } : {}),
-              }),
-          }
-        : {}),
+      ...(progress ? { onProgress: (p) => progress.ingest(p) } : {}),
     });
     progress?.done();
     const seconds = summary.durationMs / 1000;
