@@ -31,6 +31,25 @@ export {
   modelFamilyOf,
 } from './invoke-families/index.js';
 export {
+  CATALOGUE_AS_OF,
+  CATALOGUE_SOURCE,
+  type FoundationModelEntry,
+  type FoundationModelFilter,
+  type FoundationModelInput,
+  type InferenceProfileEntry,
+  type InferenceType,
+  isOnDemand,
+  isProfileOnly,
+  ModelCatalogue,
+  type ModelCatalogueOptions,
+  type ModelCustomization,
+  type ModelLifecycleStatus,
+  type ModelModality,
+  type ModelResolution,
+  type ProfileGeography,
+  profileGeographyOf,
+} from './model-catalogue/index.js';
+export {
   OpenAICompatibleGenerator,
   type OpenAICompatibleGeneratorOptions,
 } from './openai-compatible-generator.js';

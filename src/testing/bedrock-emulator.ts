@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kbError } from '../errors.js';
+import { ModelCatalogue } from '../generate/model-catalogue/index.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from '../serve/agent-runtime/operations.js';
 import { AwsServiceError, sendAwsError } from '../serve/wire/aws-errors.js';
 import { startWireServer, type WireRequest, type WireResponse } from '../serve/wire/http-server.js';
@@ -20,9 +21,10 @@ import type {
   ScriptedResponse,
 } from './emulator-types.js';
 import { FaultPlan, matchesModel } from './fault-plan.js';
+import { foundationModelRoutes } from './foundation-model-operations.js';
 import { KnowledgeBaseRegistry } from './knowledge-base-registry.js';
 import { familyFor } from './model-families.js';
-import { resolveModelId } from './model-ids.js';
+import { type ModelDirectory, resolveModelId } from './model-ids.js';
 import { completeText, RUNTIME_ROUTES, type RuntimeOperation } from './runtime-operations.js';
 
 const DEFAULT_CREDENTIALS = {
@@ -56,6 +58,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const verifiedCredentials = options.credentials ? [options.credentials] : [];
   const initialAliases = Object.entries(options.modelAliases ?? {});
   const aliases = new Map<string, string>(initialAliases);
+  const catalogue = new ModelCatalogue(options.models === undefined ? {} : { models: options.models });
+  const directory: ModelDirectory = { catalogue, region, aliases };
   const requests: RecordedRequest[] = [];
   let scripts: Script[] = [];
   const faults = new FaultPlan();
@@ -72,7 +76,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
 
   // Knowledge bases answer with the same deterministic model (and scripts) as Converse, called in-process.
   const generator = new EmulatedModelGenerator(DEFAULT_KB_MODEL, (modelId, request) => {
-    const resolved = resolveModelId(modelId, aliases);
+    const resolved = resolveModelId(modelId, directory);
     const family = familyFor(resolved.baseModelId);
     if (family?.kind !== 'text') {
       throw new AwsServiceError(
@@ -123,7 +127,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const backend: AgentRuntimeBackend = {
     knowledgeBase: (knowledgeBaseId) => registry.served(knowledgeBaseId),
     reranker(modelArn) {
-      const { baseModelId } = resolveModelId(modelArn, aliases);
+      const { baseModelId } = resolveModelId(modelArn, directory);
       if (!(EMULATED_RERANK_MODELS as readonly string[]).includes(baseModelId)) {
         throw new AwsServiceError(
           'ValidationException',
@@ -142,6 +146,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   for (const [method, pattern, name, operation] of [
     ...agentRuntimeRoutes(backend),
     ...agentRoutes(registry),
+    ...foundationModelRoutes(catalogue, region),
   ]) {
     router.add(method, pattern, name, { service: 'agent', operation });
   }
@@ -156,7 +161,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       const subject = route.operation.subject?.(request, params) ?? { ids: [] };
       if (subject.modelId !== undefined) {
         try {
-          subject.ids.push(resolveModelId(subject.modelId, aliases).baseModelId);
+          subject.ids.push(resolveModelId(subject.modelId, directory).baseModelId);
         } catch {
           // an unusable model id is reported by the operation itself
         }
@@ -216,10 +221,9 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
 
     const route = match.handler;
     const ids = [...subject.ids];
-    let baseModelId = '';
+    let resolved: ReturnType<typeof resolveModelId> | undefined;
     if (route.service === 'runtime' && match.params.modelId !== undefined) {
-      const resolved = resolveModelId(match.params.modelId, aliases);
-      baseModelId = resolved.baseModelId;
+      resolved = resolveModelId(match.params.modelId, directory);
       ids.push(resolved.baseModelId);
     }
 
@@ -260,7 +264,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       request,
       response,
       params: match.params,
-      baseModelId,
+      baseModelId: resolved?.baseModelId ?? '',
+      ...(resolved ? { model: resolved.model } : {}),
       script: scriptFor(ids, record),
       malformed,
       streamFailure,
@@ -291,6 +296,13 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       scripts.push({ model, response });
     },
     aliasModel(modelIdOrArn, baseModelId) {
+      if (!catalogue.foundationModel(baseModelId.replace(/^(us|us-gov|eu|apac|global)\./, ''))) {
+        throw kbError(
+          'UNKNOWN_MODEL',
+          `aliasModel: "${baseModelId}" is not in the emulator's model catalogue; add it with the models option.`,
+          { input: baseModelId },
+        );
+      }
       aliases.set(modelIdOrArn, baseModelId);
     },
     knowledgeBase(knowledgeBaseId) {
@@ -414,6 +426,7 @@ const KNOWN_OPTIONS = [
   'knowledgeBaseEmbedder',
   'transitionMs',
   'retrievePageSize',
+  'models',
 ];
 
 function validateOptions(options: BedrockEmulatorOptions): void {

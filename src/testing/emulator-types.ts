@@ -1,4 +1,6 @@
 /** Public types of the Bedrock emulator (exported from `localkb/testing`). */
+
+import type { FoundationModelInput } from '../generate/model-catalogue/index.js';
 import type { KnowledgeBase } from '../kb/types.js';
 import type { Embedder } from '../types.js';
 
@@ -15,6 +17,12 @@ export interface BedrockEmulatorOptions {
   bearerToken?: string;
   /** Opaque model ids or ARNs (provisioned models, application inference profiles) → foundation model id. */
   modelAliases?: Record<string, string>;
+  /**
+   * Foundation models to add to (or replace in) the catalogue the emulator serves and refuses from: at least a
+   * `modelId`; the rest defaults to an on-demand text model. Ids the catalogue does not hold are refused with
+   * `ValidationException: The provided model identifier is invalid.`
+   */
+  models?: FoundationModelInput[];
   /** Folder for the SQLite stores of knowledge bases created through CreateKnowledgeBase. Default: a temporary
    * folder, removed by close(). */
   dataDir?: string;

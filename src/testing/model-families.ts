@@ -804,6 +804,38 @@ const titanEmbedV2: EmbeddingModelFamily = {
   },
 };
 
+/** Titan Multimodal Embeddings G1: text and/or a base64 image, one vector of 256, 384 or 1024 floats. */
+const titanEmbedImage: EmbeddingModelFamily = {
+  kind: 'embedding',
+  name: 'amazon-titan-embed-image-v1',
+  embed(body, _modelId, vectorFor) {
+    for (const key of Object.keys(body)) {
+      if (!['inputText', 'inputImage', 'embeddingConfig'].includes(key)) {
+        throw malformedInput(`#: extraneous key [${key}] is not permitted`);
+      }
+    }
+    const inputText = optionalString(body, 'inputText');
+    const inputImage = optionalString(body, 'inputImage');
+    if (inputText === undefined && inputImage === undefined) {
+      throw malformedInput('#: at least one of [inputText, inputImage] is required');
+    }
+    const config = optionalObject(body, 'embeddingConfig');
+    const dimensions = optionalCount(config, 'outputEmbeddingLength', 'embeddingConfig') ?? 1024;
+    if (![256, 384, 1024].includes(dimensions)) {
+      throw malformedInput(
+        `#/embeddingConfig/outputEmbeddingLength: ${dimensions} is not a valid enum value`,
+      );
+    }
+    // An image counts by its bytes' hash; text and image together give one joint vector.
+    const seed = inputImage === undefined ? (inputText ?? '') : `${inputText ?? ''}\u0000${inputImage}`;
+    const inputTokens = inputText === undefined ? 0 : tokens(inputText);
+    return {
+      body: { embedding: vectorFor(seed, dimensions, true), inputTextTokenCount: inputTokens, message: null },
+      inputTokens,
+    };
+  },
+};
+
 const COHERE_INPUT_TYPES = ['search_document', 'search_query', 'classification', 'clustering', 'image'];
 
 const cohereEmbed: EmbeddingModelFamily = {
@@ -945,6 +977,7 @@ const FAMILIES: ReadonlyArray<{ prefix: RegExp; family: ModelFamily }> = [
   { prefix: /^amazon\.titan-(text|tg1)-/, family: titanText },
   { prefix: /^amazon\.titan-embed-text-v2/, family: titanEmbedV2 },
   { prefix: /^amazon\.titan-embed-(text-v1|g1-text)/, family: titanEmbedV1 },
+  { prefix: /^amazon\.titan-embed-image-v1/, family: titanEmbedImage },
   { prefix: /^amazon\.(titan-image-generator|nova-canvas)/, family: titanImage },
   { prefix: /^amazon\.nova-(micro|lite|pro|premier)/, family: amazonNova },
   { prefix: /^cohere\.embed-/, family: cohereEmbed },

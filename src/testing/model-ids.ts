@@ -1,56 +1,48 @@
+import {
+  type FoundationModelEntry,
+  type ModelCatalogue,
+  modelIdentifierMessage,
+} from '../generate/model-catalogue/index.js';
 import { AwsServiceError } from '../serve/wire/aws-errors.js';
 
-/** Geography prefixes of cross-region inference profile ids (`us.anthropic.claude-…`). */
-const INFERENCE_PROFILE_PREFIXES = ['us-gov', 'us', 'eu', 'apac', 'ca', 'jp', 'au', 'global'];
+const PROFILE_PREFIX = /^(us|us-gov|eu|apac|ca|jp|au|global)\./;
 
 export interface ResolvedModelId {
   /** The id as the client sent it, percent-decoded. */
   requested: string;
   /** The foundation model behind it, e.g. `anthropic.claude-3-haiku-20240307-v1:0`. */
   baseModelId: string;
+  /** Its catalogue entry: modalities, streaming, Converse and system-prompt support. */
+  model: FoundationModelEntry;
+}
+
+/** What the emulator resolves model identifiers against. */
+export interface ModelDirectory {
+  catalogue: ModelCatalogue;
+  region: string;
+  /** Opaque ids or ARNs a user added (provisioned models, application profiles) → a foundation model id. */
+  aliases: ReadonlyMap<string, string>;
 }
 
 /**
- * Maps what Bedrock accepts as a modelId — a foundation model id, a cross-region inference profile id, or a
- * foundation-model / inference-profile / provisioned-model / custom-model ARN — to the foundation model id
- * whose body format applies. Opaque ARNs (a provisioned model's random id) resolve through `aliases`.
+ * Maps what Bedrock accepts as a modelId — a foundation model id, an inference profile id of the region's
+ * geography, or a foundation-model / inference-profile / provisioned-model / custom-model ARN the catalogue holds —
+ * to the foundation model whose body format applies, refusing the rest with Bedrock's own messages.
  */
-export function resolveModelId(requested: string, aliases: ReadonlyMap<string, string>): ResolvedModelId {
-  const aliased = aliases.get(requested);
-  if (aliased !== undefined) return { requested, baseModelId: stripProfilePrefix(aliased) };
-
-  if (requested.startsWith('arn:')) {
-    const arn = /^arn:aws[\w-]*:bedrock:[\w-]*:\d*:([\w-]+)\/(.+)$/.exec(requested);
-    if (!arn) throw new AwsServiceError('ValidationException', 'The provided model identifier is invalid.');
-    const [, resourceType, resource] = arn as unknown as [string, string, string];
-    const embedded = findEmbeddedModelId(resource);
-    if (embedded) return { requested, baseModelId: embedded };
-    if (resourceType === 'foundation-model' || resourceType === 'inference-profile') {
-      throw new AwsServiceError('ValidationException', 'The provided model identifier is invalid.');
-    }
+export function resolveModelId(requested: string, directory: ModelDirectory): ResolvedModelId {
+  const aliased = directory.aliases.get(requested);
+  if (aliased !== undefined) {
+    const model = directory.catalogue.foundationModel(aliased.replace(PROFILE_PREFIX, ''));
+    if (model) return { requested, baseModelId: model.modelId, model };
+  }
+  const resolution = directory.catalogue.resolve(requested, directory.region);
+  if (resolution.ok) return { requested, baseModelId: resolution.model.modelId, model: resolution.model };
+  if (resolution.reason === 'not-found') {
     throw new AwsServiceError(
       'ResourceNotFoundException',
-      `Model ${requested} not found. (localkb emulator: map opaque ARNs with emulator.aliasModel(arn, baseModelId).)`,
+      `Model ${requested} not found. (localkb emulator: create it through the bedrock control plane, or add it with ` +
+        'emulator.aliasModel(arn, baseModelId).)',
     );
   }
-  return { requested, baseModelId: stripProfilePrefix(requested) };
-}
-
-function stripProfilePrefix(id: string): string {
-  const dot = id.indexOf('.');
-  if (dot === -1) return id;
-  const prefix = id.slice(0, dot);
-  return INFERENCE_PROFILE_PREFIXES.includes(prefix) ? id.slice(dot + 1) : id;
-}
-
-/**
- * Custom-model ARNs embed their base model (`custom-model/amazon.titan-text-express-v1:0:8k/abc123`), and
- * inference-profile ARNs embed the profile id; take the first path part that looks like `provider.model`.
- */
-function findEmbeddedModelId(resource: string): string | undefined {
-  for (const part of resource.split('/')) {
-    const candidate = stripProfilePrefix(part);
-    if (/^[a-z0-9-]+\.[a-z0-9]/.test(candidate)) return candidate;
-  }
-  return undefined;
+  throw new AwsServiceError('ValidationException', modelIdentifierMessage(resolution, requested));
 }

@@ -1,4 +1,5 @@
 import { setImmediate as nextTick } from 'node:timers/promises';
+import type { FoundationModelEntry } from '../generate/model-catalogue/index.js';
 import { AwsServiceError } from '../serve/wire/aws-errors.js';
 import {
   EVENT_STREAM_CONTENT_TYPE,
@@ -24,7 +25,6 @@ import {
   type InvocationMetrics,
   type ModelFamily,
   supportsSystemPrompt,
-  type TextModelFamily,
   type TextRequest,
 } from './model-families.js';
 import { tinyPng } from './tiny-png.js';
@@ -36,6 +36,8 @@ export interface OperationCall {
   params: Record<string, string>;
   /** Foundation model id behind the requested id (model operations only). */
   baseModelId: string;
+  /** Its catalogue entry (model operations only). */
+  model?: FoundationModelEntry;
   script: ScriptedResponse | undefined;
   /** Answer 200 with an unparseable body or frame. */
   malformed: boolean;
@@ -58,7 +60,13 @@ const SYSTEM_UNSUPPORTED =
 
 function requireFamily(baseModelId: string, body?: JsonObject): ModelFamily {
   const family = familyFor(baseModelId, body);
-  if (!family) throw new AwsServiceError('ValidationException', 'The provided model identifier is invalid.');
+  if (!family) {
+    // The model exists (the catalogue holds it) but the emulator does not know its native body format.
+    throw new AwsServiceError(
+      'ValidationException',
+      `The localkb emulator does not emulate the InvokeModel body format of ${baseModelId}; call it through Converse.`,
+    );
+  }
   return family;
 }
 
@@ -257,9 +265,14 @@ interface ConverseInput {
 }
 
 /** Validates a Converse body the way Bedrock does and reads it as a text request. */
-function readConverseBody(raw: Buffer, baseModelId: string): ConverseInput {
+/** The catalogue says whether a model takes a system prompt; models added without an entry go by family. */
+function acceptsSystemPrompt(call: OperationCall): boolean {
+  return call.model?.systemPrompt ?? supportsSystemPrompt(call.baseModelId);
+}
+
+function readConverseBody(raw: Buffer, systemPrompt: boolean): ConverseInput {
   const body = parseJsonObject(raw);
-  if (Array.isArray(body.system) && body.system.length > 0 && !supportsSystemPrompt(baseModelId)) {
+  if (Array.isArray(body.system) && body.system.length > 0 && !systemPrompt) {
     throw new AwsServiceError('ValidationException', SYSTEM_UNSUPPORTED);
   }
   const messages = body.messages;
@@ -328,11 +341,14 @@ function readConverseBody(raw: Buffer, baseModelId: string): ConverseInput {
   };
 }
 
-function requireChatFamily(baseModelId: string, streaming: boolean): TextModelFamily {
-  const family = requireFamily(baseModelId);
-  if (family.kind !== 'text') throw new AwsServiceError('ValidationException', CONVERSE_UNSUPPORTED);
-  if (streaming && !family.streaming) throw new AwsServiceError('ValidationException', STREAM_UNSUPPORTED);
-  return family;
+/** Converse takes the catalogue's chat models, whatever their native format. */
+function requireChatModel(call: OperationCall, streaming: boolean): void {
+  const model = call.model;
+  const family = familyFor(call.baseModelId);
+  const chat = model ? model.converse : family?.kind === 'text';
+  if (!chat) throw new AwsServiceError('ValidationException', CONVERSE_UNSUPPORTED);
+  const streams = model ? model.responseStreamingSupported : family?.kind === 'text' && family.streaming;
+  if (streaming && !streams) throw new AwsServiceError('ValidationException', STREAM_UNSUPPORTED);
 }
 
 function usageOf(completion: Completion) {
@@ -346,8 +362,8 @@ function usageOf(completion: Completion) {
 const converse: RuntimeOperation = {
   streaming: false,
   async run(call) {
-    requireChatFamily(call.baseModelId, false);
-    const input = readConverseBody(call.request.body, call.baseModelId);
+    requireChatModel(call, false);
+    const input = readConverseBody(call.request.body, acceptsSystemPrompt(call));
     const completion = completeText(input.request, call.script);
     const intervened = call.script?.guardrailIntervention === true;
     const answer = {
@@ -368,8 +384,8 @@ const converse: RuntimeOperation = {
 const converseStream: RuntimeOperation = {
   streaming: true,
   async run(call) {
-    requireChatFamily(call.baseModelId, true);
-    const input = readConverseBody(call.request.body, call.baseModelId);
+    requireChatModel(call, true);
+    const input = readConverseBody(call.request.body, acceptsSystemPrompt(call));
     const completion = completeText(input.request, call.script);
     const intervened = call.script?.guardrailIntervention === true;
     let frames = [

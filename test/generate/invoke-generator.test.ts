@@ -219,7 +219,7 @@ describe('BedrockInvokeGenerator', () => {
   });
 
   it('tells the family from inference profile ids and foundation-model ARNs', async () => {
-    await generator('us.meta.llama3-8b-instruct-v1:0').generate(ASK);
+    await generator('us.meta.llama3-1-8b-instruct-v1:0').generate(ASK);
     await generator('arn:aws:bedrock:eu-west-1::foundation-model/mistral.mistral-7b-instruct-v0:2').generate(
       ASK,
     );

@@ -307,10 +307,9 @@ describe('InvokeModel model ids', () => {
 
   it.each([
     'us.anthropic.claude-3-5-haiku-20241022-v1:0',
-    'eu.anthropic.claude-sonnet-4-20250514-v1:0',
+    'global.anthropic.claude-sonnet-4-20250514-v1:0',
     'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
     'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0',
-    'arn:aws:bedrock:us-east-1:123456789012:custom-model/anthropic.claude-3-haiku-20240307-v1:0:200k/abc123xyz',
   ])('maps %s to the Anthropic family and decodes its percent-encoded path', async (modelId) => {
     const body = await invoke(modelId, claudeBody);
     expect(body.content[0].text).toBe('Echo: hi');
