@@ -85,7 +85,7 @@ export interface BedrockRetrieveOptions extends RetrieveOptions {
 }
 
 export interface BedrockKnowledgeBaseOptions {
-  /** The knowledge base id (10 characters, from the console or CreateKnowledgeBase). */
+  /** The knowledge base id (10 letters and digits, from the console or CreateKnowledgeBase). */
   knowledgeBaseId: string;
   /** The CUSTOM data source `ingest` and `delete` use. Default: the knowledge base's only CUSTOM data source. */
   dataSourceId?: string;
@@ -751,17 +751,17 @@ function validateOptions(options: BedrockKnowledgeBaseOptions): void {
       );
     }
   }
-  if (typeof options.knowledgeBaseId !== 'string' || !/^[0-9a-zA-Z]{1,10}$/.test(options.knowledgeBaseId)) {
+  if (typeof options.knowledgeBaseId !== 'string' || !/^[0-9a-zA-Z]{10}$/.test(options.knowledgeBaseId)) {
     throw kbError(
       'INVALID_OPTION',
-      `knowledgeBaseId must be a Bedrock knowledge base id (up to 10 letters and digits, e.g. ABCDE12345), got ${JSON.stringify(options.knowledgeBaseId)}.`,
+      `knowledgeBaseId must be a Bedrock knowledge base id (10 letters and digits, e.g. ABCDE12345), got ${JSON.stringify(options.knowledgeBaseId)}.`,
       { input: 'knowledgeBaseId' },
     );
   }
-  if (options.dataSourceId !== undefined && !/^[0-9a-zA-Z]{1,10}$/.test(options.dataSourceId)) {
+  if (options.dataSourceId !== undefined && !/^[0-9a-zA-Z]{10}$/.test(options.dataSourceId)) {
     throw kbError(
       'INVALID_OPTION',
-      `dataSourceId must be a Bedrock data source id (up to 10 letters and digits), got ${JSON.stringify(options.dataSourceId)}.`,
+      `dataSourceId must be a Bedrock data source id (10 letters and digits), got ${JSON.stringify(options.dataSourceId)}.`,
       { input: 'dataSourceId' },
     );
   }

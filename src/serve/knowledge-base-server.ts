@@ -1,3 +1,5 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { kbError } from '../errors.js';
 import type { KnowledgeBase } from '../kb/types.js';
 import type { Reranker } from '../retrieve/rerank.js';
@@ -10,7 +12,11 @@ import { WireRouter } from './wire/router.js';
 
 export interface KnowledgeBaseServerOptions {
   knowledgeBase: KnowledgeBase;
-  /** Answer only for this knowledge base id (others get ResourceNotFoundException). Default: any id. */
+  /**
+   * The one knowledge base id this server answers for (10 letters or digits, as Bedrock's are); other ids get
+   * ResourceNotFoundException. Default: derived from the store's path (stable across restarts), or random for a
+   * knowledge base without one. The server's `knowledgeBaseId` says which.
+   */
   knowledgeBaseId?: string;
   /** Default 127.0.0.1. Any other address needs `credentials` (or `allowUnauthenticated`). */
   host?: string;
@@ -39,9 +45,14 @@ export interface KnowledgeBaseServer {
   readonly endpoint: string;
   readonly host: string;
   readonly port: number;
+  /** The knowledge base id clients must name. */
+  readonly knowledgeBaseId: string;
   /** Stops listening and drops open connections; the knowledge base stays open (the caller owns it). */
   close(): Promise<void>;
 }
+
+/** bedrock-agent's knowledge base Id shape: exactly what Retrieve's KnowledgeBaseIdentifier accepts. */
+const KNOWLEDGE_BASE_ID = /^[0-9a-zA-Z]{10}$/;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -54,12 +65,14 @@ export async function startKnowledgeBaseServer(
   options: KnowledgeBaseServerOptions,
 ): Promise<KnowledgeBaseServer> {
   const credentials = validateServerOptions(options);
+  const servedId = options.knowledgeBaseId ?? derivedKnowledgeBaseId(options.knowledgeBase);
   const backend: AgentRuntimeBackend = {
     knowledgeBase(knowledgeBaseId) {
-      if (options.knowledgeBaseId !== undefined && knowledgeBaseId !== options.knowledgeBaseId) {
+      if (knowledgeBaseId !== servedId) {
         throw new AwsServiceError(
           'ResourceNotFoundException',
-          `Knowledge base ${knowledgeBaseId} is not served here; this server serves ${options.knowledgeBaseId}.`,
+          `Knowledge base ${knowledgeBaseId} is not served here; this server serves ${servedId}.`,
+          404,
         );
       }
       return { knowledgeBase: options.knowledgeBase };
@@ -111,7 +124,36 @@ export async function startKnowledgeBaseServer(
     ...(options.port === undefined ? {} : { port: options.port }),
     handler: handle,
   });
-  return { endpoint: server.url, host: server.host, port: server.port, close: () => server.close() };
+  return {
+    endpoint: server.url,
+    host: server.host,
+    port: server.port,
+    knowledgeBaseId: servedId,
+    close: () => server.close(),
+  };
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/**
+ * A Bedrock-shaped id (10 upper-case letters and digits) for a served knowledge base: a hash of its store's real
+ * path, so a restarted server keeps its id, else random.
+ */
+export function derivedKnowledgeBaseId(knowledgeBase: KnowledgeBase): string {
+  const storePath = (knowledgeBase as { path?: unknown }).path;
+  let bytes: Buffer;
+  if (typeof storePath === 'string' && storePath !== '') {
+    let real = storePath;
+    try {
+      real = realpathSync(storePath);
+    } catch {
+      // a store that is not a file (e.g. in memory) keeps its given path
+    }
+    bytes = createHash('sha256').update(real).digest();
+  } else {
+    bytes = randomBytes(10);
+  }
+  return Array.from(bytes.subarray(0, 10), (byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
 }
 
 function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredentialPair[] {
@@ -148,10 +190,10 @@ function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredenti
       },
     );
   }
-  if (options.knowledgeBaseId !== undefined && !/^[0-9a-zA-Z]{1,10}$/.test(options.knowledgeBaseId)) {
+  if (options.knowledgeBaseId !== undefined && !KNOWLEDGE_BASE_ID.test(options.knowledgeBaseId)) {
     throw kbError(
       'INVALID_OPTION',
-      `knowledgeBaseId must be 1–10 letters or digits like Bedrock's (e.g. LOCALKB001), got "${options.knowledgeBaseId}".`,
+      `knowledgeBaseId must be 10 letters or digits like Bedrock's (e.g. LOCALKB001), got "${options.knowledgeBaseId}".`,
       { input: 'knowledgeBaseId' },
     );
   }

@@ -3,6 +3,7 @@
  * ingestion jobs and direct document ingestion, over the KnowledgeBaseRegistry.
  */
 import {
+  checkConstraints,
   integerAt,
   isObject,
   type JsonObject,
@@ -47,6 +48,7 @@ function operation(
     streaming: false,
     subject: subjectOf,
     async run(call) {
+      checkIdLabels(call.params);
       const body =
         call.request.method === 'GET' || call.request.method === 'DELETE'
           ? {}
@@ -54,6 +56,14 @@ function operation(
       sendJson(call, status, handler(call, body));
     },
   };
+}
+
+/** bedrock-agent's Id shape (knowledge base, data source and ingestion job ids): `[0-9a-zA-Z]{10}`. */
+function checkIdLabels(params: Record<string, string>): void {
+  for (const label of ['knowledgeBaseId', 'dataSourceId', 'ingestionJobId']) {
+    const value = params[label];
+    if (value !== undefined) checkConstraints(value, label, { pattern: '^[0-9a-zA-Z]{10}$' });
+  }
 }
 
 function subjectOf(_request: WireRequest, params: Record<string, string>) {

@@ -458,10 +458,10 @@ function validateOptions(options: BedrockEmulatorOptions): void {
     }
   }
   for (const id of Object.keys(options.knowledgeBases ?? {})) {
-    if (!/^[0-9a-zA-Z]{1,10}$/.test(id)) {
+    if (!/^[0-9a-zA-Z]{10}$/.test(id)) {
       throw kbError(
         'INVALID_OPTION',
-        `knowledgeBases ids must be 1–10 letters or digits like Bedrock's (e.g. LOCALKB001), got "${id}".`,
+        `knowledgeBases ids must be 10 letters or digits like Bedrock's (e.g. LOCALKB001), got "${id}".`,
         { input: 'knowledgeBases' },
       );
     }

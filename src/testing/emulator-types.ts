@@ -29,7 +29,7 @@ export interface BedrockEmulatorOptions {
   /** Buckets S3 data sources (and S3 document locations) read: bucket name → local folder. */
   s3Buckets?: Record<string, string>;
   /**
-   * Knowledge bases that exist from the start, by id (1–10 letters or digits): the path of a local store
+   * Knowledge bases that exist from the start, by id (10 letters or digits, as Bedrock's are): the path of a local store
    * (opened with its own embedder, closed by close()) or an open KnowledgeBase (left open). Each gets a
    * CUSTOM data source named `custom` for direct ingestion.
    */

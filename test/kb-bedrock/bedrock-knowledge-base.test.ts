@@ -104,8 +104,8 @@ describe('retrieve', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'localkb-paging-'));
     const local = await LocalKnowledgeBase.open(path.join(dir, 'paged.db'), { embedder: 'none' });
     await local.ingest(CORPUS);
-    const paged = await startBedrockEmulator({ retrievePageSize: 2, knowledgeBases: { PAGED: local } });
-    const managed = openOn(paged, 'PAGED');
+    const paged = await startBedrockEmulator({ retrievePageSize: 2, knowledgeBases: { PAGEDKB001: local } });
+    const managed = openOn(paged, 'PAGEDKB001');
     try {
       const results = await managed.retrieve('field notes', { k: 5 });
       const expected = await local.retrieve('field notes', { k: 5 });

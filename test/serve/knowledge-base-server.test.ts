@@ -66,7 +66,7 @@ async function rejection(
 }
 
 const retrieve = (text: string, extra: object = {}) =>
-  new RetrieveCommand({ knowledgeBaseId: 'ANYKB', retrievalQuery: { text }, ...extra });
+  new RetrieveCommand({ knowledgeBaseId: server.knowledgeBaseId, retrievalQuery: { text }, ...extra });
 
 describe('the unmodified SDK client', () => {
   it('retrieves over HTTP/2 (the client’s default) exactly what the local knowledge base returns', async () => {
@@ -111,7 +111,7 @@ describe('the unmodified SDK client', () => {
         input: { text: 'Why do honey bees dance?' },
         retrieveAndGenerateConfiguration: {
           type: 'KNOWLEDGE_BASE',
-          knowledgeBaseConfiguration: { knowledgeBaseId: 'ANYKB', modelArn: MODEL_ARN },
+          knowledgeBaseConfiguration: { knowledgeBaseId: server.knowledgeBaseId, modelArn: MODEL_ARN },
         },
       }),
     );
@@ -135,7 +135,7 @@ describe('the unmodified SDK client', () => {
         input: { text: 'How do barn owls hunt?' },
         retrieveAndGenerateConfiguration: {
           type: 'KNOWLEDGE_BASE',
-          knowledgeBaseConfiguration: { knowledgeBaseId: 'ANYKB', modelArn: MODEL_ARN },
+          knowledgeBaseConfiguration: { knowledgeBaseId: server.knowledgeBaseId, modelArn: MODEL_ARN },
         },
       }),
     );
@@ -168,7 +168,7 @@ describe('the unmodified SDK client', () => {
 describe('BedrockKnowledgeBase pointed at a served local knowledge base', () => {
   it('returns what the local knowledge base returns', async () => {
     const managed = new BedrockKnowledgeBase({
-      knowledgeBaseId: 'SERVED',
+      knowledgeBaseId: server.knowledgeBaseId,
       clientConfig: { endpoint: server.endpoint, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 },
     });
     const results = await managed.retrieve('salmon river', { k: 2 });
@@ -192,7 +192,7 @@ describe('authentication and scope', () => {
       const error = await rejection(bad.send(retrieve('owls')));
       expect(error).toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
       expect(error.message).toMatch(/signature/);
-      const unsigned = await fetch(`${guarded.endpoint}/knowledgebases/ANYKB/retrieve`, {
+      const unsigned = await fetch(`${guarded.endpoint}/knowledgebases/${guarded.knowledgeBaseId}/retrieve`, {
         method: 'POST',
         body: JSON.stringify({ retrievalQuery: { text: 'owls' } }),
       });
@@ -202,6 +202,73 @@ describe('authentication and scope', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('serves one id derived from the store, the same on every start, and no other', async () => {
+    expect(server.knowledgeBaseId).toMatch(/^[0-9A-Z]{10}$/);
+    const again = await startKnowledgeBaseServer({ knowledgeBase: kb });
+    expect(again.knowledgeBaseId).toBe(server.knowledgeBaseId);
+    await again.close();
+    const client = clientFor(server);
+    const error = await rejection(
+      client.send(new RetrieveCommand({ knowledgeBaseId: 'OTHERKB001', retrievalQuery: { text: 'owls' } })),
+    );
+    expect(error).toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+    const asked = (knowledgeBaseId: string) =>
+      client.send(
+        new RetrieveAndGenerateCommand({
+          input: { text: 'owls' },
+          retrieveAndGenerateConfiguration: {
+            type: 'KNOWLEDGE_BASE',
+            knowledgeBaseConfiguration: { knowledgeBaseId, modelArn: MODEL_ARN },
+          },
+        }),
+      );
+    expect(await rejection(asked('OTHERKB001'))).toMatchObject({ name: 'ResourceNotFoundException' });
+    client.destroy();
+  });
+
+  it.each([
+    [
+      'Retrieve',
+      'bad-kb-id!',
+      "1 validation error detected: Value 'bad-kb-id!' at 'knowledgeBaseId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z]{10}$|^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:knowledge-base/[0-9a-zA-Z]{10}$",
+    ],
+    [
+      'RetrieveAndGenerate',
+      'bad-kb-id!',
+      "1 validation error detected: Value 'bad-kb-id!' at 'retrieveAndGenerateConfiguration.knowledgeBaseConfiguration.knowledgeBaseId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z]+$",
+    ],
+    [
+      'RetrieveAndGenerate',
+      'ELEVENCHARS',
+      "1 validation error detected: Value 'ELEVENCHARS' at 'retrieveAndGenerateConfiguration.knowledgeBaseConfiguration.knowledgeBaseId' failed to satisfy constraint: Member must have length less than or equal to 10",
+    ],
+  ])('answers %s for the malformed id %s with ValidationException', async (operation, id, message) => {
+    const client = clientFor(server);
+    const command =
+      operation === 'Retrieve'
+        ? new RetrieveCommand({ knowledgeBaseId: id, retrievalQuery: { text: 'owls' } })
+        : new RetrieveAndGenerateCommand({
+            input: { text: 'owls' },
+            retrieveAndGenerateConfiguration: {
+              type: 'KNOWLEDGE_BASE',
+              knowledgeBaseConfiguration: { knowledgeBaseId: id, modelArn: MODEL_ARN },
+            },
+          });
+    const error = await rejection(client.send(command as RetrieveCommand));
+    expect(error).toMatchObject({ name: 'ValidationException', message, $metadata: { httpStatusCode: 400 } });
+    client.destroy();
+  });
+
+  it('accepts a knowledge-base ARN in Retrieve', async () => {
+    const client = clientFor(server);
+    const arn = `arn:aws:bedrock:us-east-1:123456789012:knowledge-base/${server.knowledgeBaseId}`;
+    const response = await client.send(
+      new RetrieveCommand({ knowledgeBaseId: arn, retrievalQuery: { text: 'barn owls' } }),
+    );
+    expect(response.retrievalResults?.[0]?.documentId).toBe('owls');
+    client.destroy();
   });
 
   it('answers only for its knowledge base id when given one', async () => {
@@ -284,7 +351,7 @@ describe('which model writes the answers', () => {
             input: { text: 'Why do honey bees dance?' },
             retrieveAndGenerateConfiguration: {
               type: 'KNOWLEDGE_BASE',
-              knowledgeBaseConfiguration: { knowledgeBaseId: 'ANYKB', modelArn: MODEL_ARN },
+              knowledgeBaseConfiguration: { knowledgeBaseId: server.knowledgeBaseId, modelArn: MODEL_ARN },
             },
           }),
         );

@@ -48,17 +48,17 @@ describe('localkb serve', () => {
       '--db',
       db,
       '--knowledge-base-id',
-      'CLIKB',
+      'CLIKB00001',
       '--access-key-id',
       KEYS.accessKeyId,
       '--secret-access-key',
       KEYS.secretAccessKey,
     ]);
     expect(output()).toContain(`bedrock-agent-runtime endpoint: ${endpoint}`);
-    expect(output()).toContain('as knowledge base CLIKB');
+    expect(output()).toContain('as knowledge base CLIKB00001');
     const client = new BedrockAgentRuntimeClient({ endpoint, region: 'eu-west-1', credentials: KEYS });
     const response = await client.send(
-      new RetrieveCommand({ knowledgeBaseId: 'CLIKB', retrievalQuery: { text: 'barn owls' } }),
+      new RetrieveCommand({ knowledgeBaseId: 'CLIKB00001', retrievalQuery: { text: 'barn owls' } }),
     );
     expect(response.retrievalResults?.[0]?.documentId).toBe('owls');
     const intruder = new BedrockAgentRuntimeClient({
@@ -68,12 +68,35 @@ describe('localkb serve', () => {
       maxAttempts: 1,
     });
     await expect(
-      intruder.send(new RetrieveCommand({ knowledgeBaseId: 'CLIKB', retrievalQuery: { text: 'owls' } })),
+      intruder.send(new RetrieveCommand({ knowledgeBaseId: 'CLIKB00001', retrievalQuery: { text: 'owls' } })),
     ).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
     client.destroy();
     intruder.destroy();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('prints the id it derives from the store when none is given and answers only that id', async () => {
+    const { child, endpoint, output } = await serve(['--db', db]);
+    const id = /as knowledge base ([0-9A-Z]{10})\n/.exec(output())?.[1];
+    expect(id).toBeDefined();
+    const client = new BedrockAgentRuntimeClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: KEYS,
+      maxAttempts: 1,
+    });
+    const response = await client.send(
+      new RetrieveCommand({ knowledgeBaseId: id!, retrievalQuery: { text: 'barn owls' } }),
+    );
+    expect(response.retrievalResults?.[0]?.documentId).toBe('owls');
+    await expect(
+      client.send(new RetrieveCommand({ knowledgeBaseId: 'bad-kb-id!', retrievalQuery: { text: 'owls' } })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    client.destroy();
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -142,9 +142,23 @@ describe('an existing local store served as a knowledge base', () => {
     expect(badModel.details).toMatchObject({ awsErrorName: 'ValidationException' });
     expect(badModel.message).toMatch(/cannot generate text/);
     const missing = await rejection(
-      runtime.send(new RetrieveCommand({ knowledgeBaseId: 'NOPE', retrievalQuery: { text: 'bees' } })),
+      runtime.send(new RetrieveCommand({ knowledgeBaseId: 'NOSUCHKB01', retrievalQuery: { text: 'bees' } })),
     );
     expect(missing).toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+  });
+
+  it('answers a knowledge base id of the wrong shape with ValidationException, not 404', async () => {
+    const malformed = await rejection(
+      runtime.send(new RetrieveCommand({ knowledgeBaseId: 'bad-kb-id!', retrievalQuery: { text: 'bees' } })),
+    );
+    expect(malformed).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    expect(malformed.message).toContain(
+      "Value 'bad-kb-id!' at 'knowledgeBaseId' failed to satisfy constraint",
+    );
+    const short = await rejection(
+      runtime.send(new RetrieveCommand({ knowledgeBaseId: 'NOPE', retrievalQuery: { text: 'bees' } })),
+    );
+    expect(short.message).toContain('Member must have length greater than or equal to 10');
   });
 });
 

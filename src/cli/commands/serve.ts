@@ -16,7 +16,8 @@ Options:
   --db <file>                 the local knowledge base
   --port <n>                  port (default 0: any free port, printed)
   --host <address>            address to listen on (default 127.0.0.1; others need keys)
-  --knowledge-base-id <id>    answer only for this id (default: any id)
+  --knowledge-base-id <id>    the knowledge base id clients name: 10 letters or digits (default: one derived
+                              from the store's path, printed at start; other ids get ResourceNotFoundException)
   --access-key-id <id>        with --secret-access-key: requests must be SigV4-signed with this key pair
   --secret-access-key <key>
   --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
@@ -96,9 +97,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await kb.close();
     throw error;
   }
-  const id = knowledgeBaseId ?? 'any id';
   process.stdout.write(
-    `Serving ${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'}) as knowledge base ${id}\n`,
+    `Serving ${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'}) as knowledge base ${server.knowledgeBaseId}\n`,
   );
   process.stdout.write(`bedrock-agent-runtime endpoint: ${server.endpoint}\n`);
   process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${server.endpoint}\n`);

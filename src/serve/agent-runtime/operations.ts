@@ -74,10 +74,9 @@ function retrieveOperation(backend: AgentRuntimeBackend): WireOperation {
       ...(params.knowledgeBaseId === undefined ? {} : { knowledgeBaseId: params.knowledgeBaseId }),
     }),
     async run(call) {
-      const knowledgeBaseId = call.params.knowledgeBaseId ?? '';
       const body = parseJsonBody(call.request.body);
-      const request = readRetrieveRequest(body, knowledgeBaseId);
-      const served = backend.knowledgeBase(knowledgeBaseId);
+      const request = readRetrieveRequest(body, call.params.knowledgeBaseId ?? '');
+      const served = backend.knowledgeBase(request.knowledgeBaseId);
       const fingerprint = requestFingerprint(body);
       const offset = request.nextToken === undefined ? 0 : readPageToken(request.nextToken, fingerprint);
 

@@ -22,6 +22,87 @@ export function validationError(path: string, constraint: string): AwsServiceErr
   );
 }
 
+/** One broken constraint of a member, in the words of AWS's validation errors. */
+export interface ConstraintViolation {
+  path: string;
+  value: string;
+  constraint: string;
+}
+
+/** `2 validation errors detected: Value 'x' at 'a' failed to satisfy constraint: …; Value 'x' at 'a' …`. */
+export function constraintError(violations: readonly ConstraintViolation[]): AwsServiceError {
+  const count = violations.length;
+  const parts = violations.map(
+    (v) => `Value '${v.value}' at '${v.path}' failed to satisfy constraint: ${v.constraint}`,
+  );
+  return new AwsServiceError(
+    'ValidationException',
+    `${count} validation error${count === 1 ? '' : 's'} detected: ${parts.join('; ')}`,
+  );
+}
+
+/** A string shape's constraints as the service model states them (the pattern as its source text). */
+export interface MemberConstraints {
+  pattern: string;
+  min?: number;
+  max?: number;
+}
+
+/** The patterns and lengths a string member must satisfy, checked in the service model's order. */
+function violationsOf(value: string, path: string, rules: MemberConstraints): ConstraintViolation[] {
+  const violations: ConstraintViolation[] = [];
+  if (!new RegExp(rules.pattern).test(value)) {
+    violations.push({
+      path,
+      value,
+      constraint: `Member must satisfy regular expression pattern: ${rules.pattern}`,
+    });
+  }
+  if (rules.min !== undefined && value.length < rules.min) {
+    violations.push({
+      path,
+      value,
+      constraint: `Member must have length greater than or equal to ${rules.min}`,
+    });
+  }
+  if (rules.max !== undefined && value.length > rules.max) {
+    violations.push({
+      path,
+      value,
+      constraint: `Member must have length less than or equal to ${rules.max}`,
+    });
+  }
+  return violations;
+}
+
+/** A string member checked against its service-model constraints; ValidationException naming each broken one. */
+export function checkConstraints(value: string, path: string, rules: MemberConstraints): string {
+  const violations = violationsOf(value, path, rules);
+  if (violations.length > 0) throw constraintError(violations);
+  return value;
+}
+
+/** Retrieve's path label (service model shape KnowledgeBaseIdentifier): an id or a knowledge-base ARN. */
+const KNOWLEDGE_BASE_IDENTIFIER: MemberConstraints = {
+  pattern:
+    '^[0-9a-zA-Z]{10}$|^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:knowledge-base/[0-9a-zA-Z]{10}$',
+  min: 10,
+  max: 2048,
+};
+/** RetrieveAndGenerate's knowledgeBaseId (service model shape KnowledgeBaseId). */
+const KNOWLEDGE_BASE_ID: MemberConstraints = { pattern: '^[0-9a-zA-Z]+$', max: 10 };
+
+/** Retrieve's knowledge base, checked as KnowledgeBaseIdentifier (min 10, max 2048); an ARN gives its id. */
+export function readKnowledgeBaseIdentifier(raw: string): string {
+  checkConstraints(raw, 'knowledgeBaseId', KNOWLEDGE_BASE_IDENTIFIER);
+  return raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
+}
+
+/** RetrieveAndGenerate's knowledgeBaseId, checked as KnowledgeBaseId (max 10, ^[0-9a-zA-Z]+$). */
+export function readKnowledgeBaseId(raw: string, path: string): string {
+  return checkConstraints(raw, path, KNOWLEDGE_BASE_ID);
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -186,7 +267,8 @@ export interface RetrieveRequest extends RetrievalRequest {
   nextToken?: string;
 }
 
-export function readRetrieveRequest(body: JsonObject, knowledgeBaseId: string): RetrieveRequest {
+export function readRetrieveRequest(body: JsonObject, knowledgeBaseIdentifier: string): RetrieveRequest {
+  const knowledgeBaseId = readKnowledgeBaseIdentifier(knowledgeBaseIdentifier);
   const query = objectAt(body, 'retrievalQuery', 'retrievalQuery', true)!;
   if (query.image !== undefined)
     throw validationError('retrievalQuery.image', 'image queries are not supported by localkb');
@@ -232,7 +314,10 @@ export function readGenerateRequest(body: JsonObject): GenerateRequest {
   }
   const kbPath = `${root}.knowledgeBaseConfiguration`;
   const kbConfiguration = objectAt(configuration, 'knowledgeBaseConfiguration', kbPath, true)!;
-  const knowledgeBaseId = stringAt(kbConfiguration, 'knowledgeBaseId', `${kbPath}.knowledgeBaseId`, true)!;
+  const knowledgeBaseId = readKnowledgeBaseId(
+    stringAt(kbConfiguration, 'knowledgeBaseId', `${kbPath}.knowledgeBaseId`, true)!,
+    `${kbPath}.knowledgeBaseId`,
+  );
   const modelArn = stringAt(kbConfiguration, 'modelArn', `${kbPath}.modelArn`, true)!;
   const retrieval = readRetrievalConfiguration(
     objectAt(kbConfiguration, 'retrievalConfiguration', `${kbPath}.retrievalConfiguration`),
