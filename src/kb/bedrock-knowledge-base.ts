@@ -253,6 +253,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     let events = 0;
     let guardrailAction: 'INTERVENED' | 'NONE' | undefined;
     const citations: Citation[] = [];
+    yield { type: 'session', sessionId: response.sessionId ?? '' };
     try {
       for await (const event of response.stream ?? []) {
         events++;
@@ -1041,6 +1042,16 @@ export function knowledgeBaseError(
   context: { operation: string; knowledgeBaseId: string; signal?: AbortSignal },
 ): LocalKbError {
   const { operation, knowledgeBaseId } = context;
+  // A session the service did not issue (or has expired): the same code the local knowledge base throws.
+  const message = error instanceof Error ? error.message : '';
+  const session = /^Session with Id (\S+) is not valid/.exec(message);
+  if (session && (error as { name?: unknown }).name === 'ValidationException') {
+    return kbError('SESSION_NOT_FOUND', message, {
+      input: session[1]!,
+      cause: error,
+      details: { operation, knowledgeBaseId, awsErrorName: 'ValidationException', status: 400 },
+    });
+  }
   return mapAwsError(error, {
     operation,
     input: knowledgeBaseId,

@@ -53,6 +53,7 @@ export class RagAnswerer {
     retrieve: RetrieveFn,
   ): AsyncIterable<AnswerStreamEvent> {
     const prepared = await this.prepare(question, options, retrieve);
+    yield { type: 'session', sessionId: prepared.sessionId };
     let generation: Generation | undefined;
     for await (const event of this.generator.stream(prepared.messages, prepared.generateOptions)) {
       if (event.type === 'text') yield { type: 'text', text: event.text };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { kbError } from '../errors.js';
 
 export interface SessionTurn {
   role: 'user' | 'assistant';
@@ -17,9 +18,26 @@ export class SessionHistory {
     private readonly maxSessions = 1000,
   ) {}
 
-  /** The id to use: the caller's, or a new one. */
+  /**
+   * The id to use: a new one when the caller gives none, else the caller's, which must be one this history
+   * issued. Bedrock mints every session id itself and refuses others with the words used here.
+   */
   resolve(sessionId: string | undefined): string {
-    return sessionId ?? randomUUID();
+    if (sessionId === undefined) {
+      const issued = randomUUID();
+      this.append(issued);
+      return issued;
+    }
+    if (!this.sessions.has(sessionId)) {
+      throw kbError(
+        'SESSION_NOT_FOUND',
+        `Session with Id ${sessionId} is not valid. Please check and try again.`,
+        {
+          input: sessionId,
+        },
+      );
+    }
+    return sessionId;
   }
 
   turns(sessionId: string): SessionTurn[] {

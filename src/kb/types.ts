@@ -40,7 +40,10 @@ export interface RetrieveAndGenerateOptions extends RetrieveOptions {
   promptTemplate?: string;
   inferenceConfig?: InferenceConfig;
   guardrail?: { id: string; version: string };
-  /** Continues a conversation; a new id is returned when absent. */
+  /**
+   * Continues the conversation of a session id an earlier answer returned (others are refused with
+   * SESSION_NOT_FOUND, as Bedrock refuses ids it did not issue); a new session is started when absent.
+   */
   sessionId?: string;
 }
 
@@ -56,7 +59,9 @@ export interface Answer {
   retrievalResults: RetrievalResult[];
 }
 
+/** A stream opens with its session id (known before any text), then text, citations, and the whole answer. */
 export type AnswerStreamEvent =
+  | { type: 'session'; sessionId: string }
   | { type: 'text'; text: string }
   | { type: 'citation'; citation: Citation }
   | { type: 'done'; answer: Answer };

@@ -227,6 +227,16 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, open) => {
       expect(second.sessionId).toBe(first.sessionId);
     });
 
+    it('refuses a session id it never issued with SESSION_NOT_FOUND', async () => {
+      const error = await rejection(
+        kb.retrieveAndGenerate('Where do salmon spawn?', { sessionId: 'my-own-session-0001' }),
+      );
+      expect(isLocalKbError(error, 'SESSION_NOT_FOUND')).toBe(true);
+      expect((error as Error).message).toBe(
+        'Session with Id my-own-session-0001 is not valid. Please check and try again.',
+      );
+    });
+
     it('applies the filter to what the answer may cite', async () => {
       const answer = await kb.retrieveAndGenerate('What do these field notes record?', {
         k: 5,
@@ -243,6 +253,7 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, open) => {
       const done = events.at(-1);
       expect(done?.type).toBe('done');
       if (done?.type !== 'done') return;
+      expect(events[0]).toEqual({ type: 'session', sessionId: done.answer.sessionId });
       const streamedText = events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
       expect(events.filter((e) => e.type === 'text').length).toBeGreaterThan(1);
       expect(streamedText).toBe(done.answer.text);

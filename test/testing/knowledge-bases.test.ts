@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-bedrock-agent';
 import {
   BedrockAgentRuntimeClient,
+  RetrieveAndGenerateCommand,
   RetrieveAndGenerateStreamCommand,
   RetrieveCommand,
 } from '@aws-sdk/client-bedrock-agent-runtime';
@@ -106,21 +107,58 @@ describe('an existing local store served as a knowledge base', () => {
     expect(dataSourceSummaries).toEqual([expect.objectContaining({ name: 'custom', status: 'AVAILABLE' })]);
   });
 
-  it('streams RetrieveAndGenerate as output and citation events with the session id in a header', async () => {
-    const response = await runtime.send(
-      new RetrieveAndGenerateStreamCommand({
-        input: { text: 'Why do honey bees dance?' },
-        sessionId: 'session-123',
-        retrieveAndGenerateConfiguration: {
-          type: 'KNOWLEDGE_BASE',
-          knowledgeBaseConfiguration: {
-            knowledgeBaseId: 'FIELDNOTES',
-            modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
-          },
-        },
-      }),
+  const askFieldNotes = (text: string, sessionId?: string) => ({
+    input: { text },
+    ...(sessionId === undefined ? {} : { sessionId }),
+    retrieveAndGenerateConfiguration: {
+      type: 'KNOWLEDGE_BASE' as const,
+      knowledgeBaseConfiguration: {
+        knowledgeBaseId: 'FIELDNOTES',
+        modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
+      },
+    },
+  });
+
+  it('refuses a session id it never issued, as Bedrock does, and continues one it issued', async () => {
+    const invented = await rejection(
+      runtime.send(
+        new RetrieveAndGenerateCommand(askFieldNotes('Why do bees dance?', 'my-own-session-0001')),
+      ),
     );
-    expect(response.sessionId).toBe('session-123');
+    expect(invented).toMatchObject({
+      name: 'ValidationException',
+      message: 'Session with Id my-own-session-0001 is not valid. Please check and try again.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const streamed = await rejection(
+      runtime.send(new RetrieveAndGenerateStreamCommand(askFieldNotes('Why?', 'my-own-session-0001'))),
+    );
+    expect(streamed).toMatchObject({ name: 'ValidationException' });
+    const malformed = await rejection(
+      runtime.send(new RetrieveAndGenerateCommand(askFieldNotes('Why?', 'not a session!'))),
+    );
+    expect(malformed.message).toContain("Value 'not a session!' at 'sessionId' failed to satisfy constraint");
+    const first = await runtime.send(new RetrieveAndGenerateCommand(askFieldNotes('Why do bees dance?')));
+    const second = await runtime.send(
+      new RetrieveAndGenerateCommand(askFieldNotes('And owls?', first.sessionId)),
+    );
+    expect(second.sessionId).toBe(first.sessionId);
+  });
+
+  it('streams RetrieveAndGenerate as output and citation events with the session id in a header', async () => {
+    const issued = await runtime.send(new RetrieveAndGenerateCommand(askFieldNotes('Why do bees dance?')));
+    const response = await runtime.send(
+      new RetrieveAndGenerateStreamCommand(askFieldNotes('Why do honey bees dance?', issued.sessionId)),
+    );
+    expect(response.sessionId).toBe(issued.sessionId);
+    const fresh = await runtime.send(
+      new RetrieveAndGenerateStreamCommand(askFieldNotes('Why do owls hunt?')),
+    );
+    expect(fresh.sessionId).toMatch(/^[0-9a-zA-Z._:-]{2,100}$/);
+    expect(fresh.sessionId).not.toBe(issued.sessionId);
+    for await (const _event of fresh.stream ?? []) {
+      // drained
+    }
     const events = [];
     for await (const event of response.stream ?? []) events.push(event);
     const text = events.flatMap((e) => (e.output ? [e.output.text] : [])).join('');

@@ -11,6 +11,7 @@ const AWS_ERROR_OF_CODE: Partial<Record<ErrorCode, [errorType: string, status: n
   UNSUPPORTED_FILE_TYPE: ['ValidationException', 400],
   DOCUMENT_TOO_LONG: ['ValidationException', 400],
   UNKNOWN_MODEL: ['ValidationException', 400],
+  SESSION_NOT_FOUND: ['ValidationException', 400],
   DOCUMENT_NOT_FOUND: ['ResourceNotFoundException', 404],
   FILE_NOT_FOUND: ['ResourceNotFoundException', 404],
   THROTTLED: ['ThrottlingException', 429],

@@ -193,25 +193,23 @@ function generateSubject(request: WireRequest): CallSubject {
 interface PreparedGeneration {
   served: ServedKnowledgeBase;
   request: GenerateRequest;
-  sessionId: string;
   options: RetrieveAndGenerateOptions;
 }
 
 function prepareGeneration(backend: AgentRuntimeBackend, call: WireOperationCall): PreparedGeneration {
   const request = readGenerateRequest(parseJsonBody(call.request.body));
   const served = backend.knowledgeBase(request.knowledgeBaseId);
-  // The session id is fixed before anything runs: a stream sends it in a header ahead of the first event.
-  const sessionId = request.sessionId ?? randomUUID();
   const modelId = backend.generationModel ? backend.generationModel(request.modelArn) : request.modelArn;
+  // The knowledge base issues session ids and refuses ones it did not issue, as Bedrock does.
   const options: RetrieveAndGenerateOptions = {
     ...retrieveOptions(request.retrieval),
-    sessionId,
+    ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
     ...(modelId === undefined ? {} : { modelId }),
     ...(request.promptTemplate === undefined ? {} : { promptTemplate: request.promptTemplate }),
     ...(request.inferenceConfig ? { inferenceConfig: request.inferenceConfig } : {}),
     ...(request.guardrail ? { guardrail: request.guardrail } : {}),
   };
-  return { served, request, sessionId, options };
+  return { served, request, options };
 }
 
 function generateOperation(backend: AgentRuntimeBackend): WireOperation {
@@ -219,7 +217,7 @@ function generateOperation(backend: AgentRuntimeBackend): WireOperation {
     streaming: false,
     subject: generateSubject,
     async run(call) {
-      const { served, request, sessionId, options } = prepareGeneration(backend, call);
+      const { served, request, options } = prepareGeneration(backend, call);
       let answer: Awaited<ReturnType<KnowledgeBase['retrieveAndGenerate']>>;
       try {
         answer = await served.knowledgeBase.retrieveAndGenerate(request.text, options);
@@ -229,7 +227,7 @@ function generateOperation(backend: AgentRuntimeBackend): WireOperation {
       const presentCitation = (citation: (typeof answer.citations)[number]) =>
         toWireCitation({ ...citation, references: citation.references.map((r) => present(served, r)) });
       sendJson(call, 200, {
-        sessionId,
+        sessionId: answer.sessionId,
         output: { text: answer.text },
         citations: answer.citations.map(presentCitation),
         ...(request.guardrail ? { guardrailAction: answer.guardrailAction ?? 'NONE' } : {}),
@@ -243,16 +241,39 @@ function generateStreamOperation(backend: AgentRuntimeBackend): WireOperation {
     streaming: true,
     subject: generateSubject,
     async run(call) {
-      const { served, request, sessionId, options } = prepareGeneration(backend, call);
-      let events: AsyncIterable<AnswerStreamEvent>;
+      const { served, request, options } = prepareGeneration(backend, call);
+      let events: AsyncIterator<AnswerStreamEvent>;
+      let first: IteratorResult<AnswerStreamEvent>;
       try {
-        events = served.knowledgeBase.retrieveAndGenerateStream(request.text, options);
+        events = served.knowledgeBase
+          .retrieveAndGenerateStream(request.text, options)
+          [Symbol.asyncIterator]();
+        // The session id goes in a header ahead of every event; the stream opens with it. Errors so far
+        // (a refused session, a bad filter) are answered as HTTP errors.
+        first = await events.next();
       } catch (error) {
         throw awsErrorOf(error);
       }
+      let sessionId = request.sessionId ?? randomUUID();
+      let pending: AnswerStreamEvent | undefined;
+      if (!first.done && first.value.type === 'session') sessionId = first.value.sessionId;
+      else if (!first.done) pending = first.value;
+      async function* remaining(): AsyncGenerator<AnswerStreamEvent> {
+        if (pending) yield pending;
+        if (first.done) return;
+        let finished = false;
+        try {
+          for (let step = await events.next(); !step.done; step = await events.next()) yield step.value;
+          finished = true;
+        } finally {
+          // a client that hangs up stops the knowledge base's stream too
+          if (!finished) await events.return?.();
+        }
+      }
       async function* frames(): AsyncGenerator<Buffer> {
         try {
-          for await (const event of events) {
+          for await (const event of remaining()) {
+            if (event.type === 'session') continue;
             if (event.type === 'text') {
               if (event.text !== '') yield encodeEvent('output', { text: event.text });
             } else if (event.type === 'citation') {

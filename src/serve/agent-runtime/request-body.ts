@@ -92,6 +92,9 @@ const KNOWLEDGE_BASE_IDENTIFIER: MemberConstraints = {
 /** RetrieveAndGenerate's knowledgeBaseId (service model shape KnowledgeBaseId). */
 const KNOWLEDGE_BASE_ID: MemberConstraints = { pattern: '^[0-9a-zA-Z]+$', max: 10 };
 
+/** RetrieveAndGenerate(Stream)'s sessionId (service model shape SessionId). */
+const SESSION_ID: MemberConstraints = { pattern: '^[0-9a-zA-Z._:-]+$', min: 2, max: 100 };
+
 /** Retrieve's knowledge base, checked as KnowledgeBaseIdentifier (min 10, max 2048); an ARN gives its id. */
 export function readKnowledgeBaseIdentifier(raw: string): string {
   checkConstraints(raw, 'knowledgeBaseId', KNOWLEDGE_BASE_IDENTIFIER);
@@ -296,7 +299,9 @@ export interface GenerateRequest {
 export function readGenerateRequest(body: JsonObject): GenerateRequest {
   const input = objectAt(body, 'input', 'input', true)!;
   const text = stringAt(input, 'text', 'input.text', true)!;
-  const sessionId = stringAt(body, 'sessionId', 'sessionId');
+  const rawSessionId = stringAt(body, 'sessionId', 'sessionId');
+  const sessionId =
+    rawSessionId === undefined ? undefined : checkConstraints(rawSessionId, 'sessionId', SESSION_ID);
   const configuration = objectAt(
     body,
     'retrieveAndGenerateConfiguration',
