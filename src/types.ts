@@ -62,6 +62,11 @@ export interface Chunk {
    */
   parentIndex?: number;
   role?: 'parent' | 'child' | 'leaf';
+  /**
+   * The document title and heading path the chunk is read with, where its text does not already begin with them:
+   * BM25 indexes it beside the text and embedders read it before the text. Never part of `text` or its offsets.
+   */
+  context?: string;
   metadata?: Metadata;
 }
 
@@ -147,7 +152,7 @@ export interface RetrievalLocation {
 
 /**
  * One retrieved chunk. Shaped after Bedrock's KnowledgeBaseRetrievalResult so both implementations return it.
- * `score` is a similarity: higher is better, never a distance.
+ * `score` is in [0, 1], higher is better, for every search type (see src/retrieve/score-scale.ts).
  */
 export interface RetrievalResult {
   content: { type: 'TEXT'; text: string };
@@ -157,6 +162,13 @@ export interface RetrievalResult {
   metadata: Metadata;
   documentId: string;
   chunkId: string;
+  /**
+   * The score before it was put on [0, 1]: a cosine (semantic), −bm25() of FTS5 (bm25), the fusion sum (hybrid),
+   * or the reranker's own score. Local knowledge bases set it.
+   */
+  rawScore?: number;
+  /** The section a returned passage belongs to (its parent chunk), when it is not a section of its own. */
+  section?: { chunkId: string; start: number; end: number };
 }
 
 /** Token counts of one model call. */

@@ -1,6 +1,5 @@
 import type { KnowledgeBase, RetrieveOptions } from '../kb/types.js';
-import { reciprocalRankFusion, weightedFusion } from '../retrieve/index.js';
-import type { RetrievalResult } from '../types.js';
+import { fuseHybrid, type HybridCandidate, type HybridOptions } from '../retrieve/index.js';
 import { evaluateRun, type Qrels, type Run, type ScoredDocument } from './metrics.js';
 
 export interface RetrievalRunOptions extends Omit<RetrieveOptions, 'k'> {
@@ -8,11 +7,16 @@ export interface RetrievalRunOptions extends Omit<RetrieveOptions, 'k'> {
   depth?: number;
   /** Queries in flight at once. Default 1 (local retrieval is CPU-bound; raise it for a remote KB). */
   concurrency?: number;
+  /**
+   * 'document' asks a local knowledge base to rank whole documents (BEIR judges documents): both sides are fused
+   * per document. Without it, the run asks for chunks and keeps each document at its best chunk.
+   */
+  level?: 'document';
   onProgress?: (done: number, total: number) => void;
 }
 
 /**
- * Runs every query against a knowledge base and keeps each document once, at its best chunk's score: BEIR judges
+ * Runs every query against a knowledge base and keeps each document once, at its best result's score: BEIR judges
  * documents, while a knowledge base returns chunks.
  */
 export async function runRetrieval(
@@ -25,11 +29,12 @@ export async function runRetrieval(
   const entries = [...queries.entries()];
   let next = 0;
   let done = 0;
+  // Chunked documents take several of the top chunks, so ask for more chunks than documents.
+  const k = options.level === 'document' ? depth : Math.min(depth * 2, 1000);
   const worker = async () => {
     while (next < entries.length) {
       const [queryId, text] = entries[next++] as [string, string];
-      // Chunked documents take several of the top chunks, so ask for more chunks than documents.
-      const results = await kb.retrieve(text, { ...retrieveOptions, k: Math.min(depth * 2, 1000) });
+      const results = await kb.retrieve(text, { ...retrieveOptions, k } as RetrieveOptions);
       run.set(queryId, documentsOf(results, depth));
       onProgress?.(++done, entries.length);
     }
@@ -65,71 +70,90 @@ export interface TuningResult {
   tried: (HybridSetting & { score: number })[];
   metric: string;
   queries: number;
+  /** Per query, the metric of the best setting (for significance tests against another run). */
+  perQuery?: Map<string, number>;
 }
 
 export interface TuneOptions {
-  /** Chunks fetched per side per query: as the local retriever fuses for runRetrieval (4 × 2 × depth). */
-  pool?: number;
   depth?: number;
   metric?: string;
   /** Semantic weights tried; the BM25 weight is 1 − w. Default 0, 0.05, …, 1. */
   grid?: number[];
+  /** Fusion methods tried. Default both. */
+  methods?: readonly HybridSetting['method'][];
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What tuning reads from a knowledge base: the candidates a hybrid query fuses (LocalKnowledgeBase has it). */
+export interface TunableKnowledgeBase {
+  hybridCandidates(
+    query: string,
+    options: { k?: number; level?: 'passage' | 'section' | 'document' },
+  ): Promise<HybridCandidate[]>;
+}
+
 /**
- * Picks hybrid fusion weights on a training split: each query's dense and BM25 lists are retrieved once, then
- * fused in memory for every candidate setting, exactly as the local retriever fuses them, and scored against the
- * split's qrels. Never run this on the test split: the point is an honest default.
+ * Picks hybrid fusion weights on a training split: each query's candidates (every document scored by both sides)
+ * are fetched once, then fused in memory for every setting with the retriever's own fusion, and scored against
+ * the split's qrels at document level. Never run this on the test split: the point is an honest default.
  */
 export async function tuneHybridWeights(
-  kb: Pick<KnowledgeBase, 'retrieve'>,
+  kb: TunableKnowledgeBase,
   queries: ReadonlyMap<string, string>,
   qrels: Qrels,
   options: TuneOptions = {},
 ): Promise<TuningResult> {
-  const { depth = 100, pool = 8 * depth, metric = 'ndcg@10', onProgress } = options;
+  const { depth = 100, metric = 'ndcg@10', onProgress } = options;
   const grid = options.grid ?? Array.from({ length: 21 }, (_, i) => i / 20);
-  const lists = new Map<string, { dense: RetrievalResult[]; sparse: RetrievalResult[] }>();
+  const methods = options.methods ?? (['rrf', 'weighted'] as const);
+  const lists = new Map<string, HybridCandidate[]>();
   let done = 0;
   for (const [queryId, text] of queries) {
-    const dense = await kb.retrieve(text, { searchType: 'semantic', k: pool });
-    const sparse = await kb.retrieve(text, { searchType: 'bm25', k: pool }).catch(() => []);
-    lists.set(queryId, { dense, sparse });
+    lists.set(queryId, await kb.hybridCandidates(text, { k: depth, level: 'document' }));
     onProgress?.(++done, queries.size);
   }
   const tried: TuningResult['tried'] = [];
-  for (const method of ['rrf', 'weighted'] as const) {
+  let bestPerQuery: Map<string, number> | undefined;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  for (const method of methods) {
     for (const semantic of grid) {
       const weights = { semantic, bm25: Number((1 - semantic).toFixed(6)) };
-      const run = new Map<string, ScoredDocument[]>();
-      for (const [queryId, { dense, sparse }] of lists) {
-        run.set(queryId, fuseToDocuments(dense, sparse, { method, weights }, depth));
-      }
-      const score = evaluateRun(run, qrels, { k: [10, 100] }).mean[metric] ?? 0;
+      const run = fuseRun(lists, { method, weights }, depth);
+      const evaluation = evaluateRun(run, qrels, { k: [10, 100] });
+      const score = evaluation.mean[metric] ?? 0;
       tried.push({ method, weights, score });
+      if (score > bestScore) {
+        bestScore = score;
+        bestPerQuery = new Map(
+          [...evaluation.perQuery].map(([id, metrics]) => [id, metrics[metric] ?? 0] as const),
+        );
+      }
     }
   }
   tried.sort((a, b) => b.score - a.score);
-  return { best: tried[0] as TuningResult['best'], tried, metric, queries: lists.size };
+  return {
+    best: tried[0] as TuningResult['best'],
+    tried,
+    metric,
+    queries: lists.size,
+    ...(bestPerQuery ? { perQuery: bestPerQuery } : {}),
+  };
 }
 
-function fuseToDocuments(
-  dense: RetrievalResult[],
-  sparse: RetrievalResult[],
-  setting: HybridSetting,
-  depth: number,
-): ScoredDocument[] {
-  const toList = (results: RetrievalResult[]) => results.map((r) => ({ id: r.chunkId, score: r.score }));
-  const documentOf = new Map([...dense, ...sparse].map((r) => [r.chunkId, r.documentId]));
-  const lists = [toList(dense), toList(sparse)];
-  const weights = [setting.weights.semantic, setting.weights.bm25];
-  const fused =
-    setting.method === 'weighted'
-      ? weightedFusion(lists, { weights, normalization: 'min-max' })
-      : reciprocalRankFusion(lists, { k: 60, weights });
-  return documentsOf(
-    fused.map((f) => ({ documentId: documentOf.get(f.id) ?? f.id, score: f.score })),
-    depth,
-  );
+/** A run from each query's hybrid candidates fused with one setting. */
+export function fuseRun(
+  lists: ReadonlyMap<string, readonly HybridCandidate[]>,
+  setting: HybridOptions,
+  depth = 100,
+): Run {
+  const run = new Map<string, ScoredDocument[]>();
+  for (const [queryId, candidates] of lists) {
+    run.set(
+      queryId,
+      fuseHybrid(candidates, setting)
+        .slice(0, depth)
+        .map((f) => ({ docId: f.id, score: f.score })),
+    );
+  }
+  return run;
 }

@@ -2,6 +2,13 @@
 
 export { chunkDocument } from './chunking/chunk-document.js';
 export {
+  addChunkContexts,
+  chunkContext,
+  contextReserve,
+  documentTitle,
+  embeddingText,
+} from './chunking/context.js';
+export {
   type ChunkingStrategy,
   type ChunkOptions,
   DEFAULT_CHUNK_OPTIONS,
@@ -9,6 +16,7 @@ export {
   type ResolvedChunkOptions,
   resolveChunkOptions,
 } from './chunking/options.js';
+export { chunkSectioned } from './chunking/sectioned.js';
 export { documentSections, type Section } from './chunking/sections.js';
 export {
   chunkSemantic,

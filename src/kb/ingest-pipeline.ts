@@ -5,7 +5,7 @@
  * written in its own transaction once all its chunks are embedded, in input order.
  */
 import { isLocalKbError, kbError } from '../errors.js';
-import { documentFromInput, loadPaths } from '../ingest/index.js';
+import { documentFromInput, embeddingText, loadPaths } from '../ingest/index.js';
 import type { StoredDocument } from '../store/sqlite-store.js';
 import type { Chunk, DocumentInput, Embedder, Metadata, SourceDocument } from '../types.js';
 import { IngestProgressTracker } from './ingest-progress.js';
@@ -157,7 +157,7 @@ export async function runIngest(
       }
       for (let i = 0; i < chunks.length; i++) {
         if (chunks[i]!.role === 'parent') continue;
-        batch.texts.push(chunks[i]!.text);
+        batch.texts.push(embeddingText(chunks[i]!));
         batch.slots.push({ item, chunk: i });
         item.waiting++;
         queuedChunks++;

@@ -1,14 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isLocalKbError, kbError } from '../errors.js';
-import {
-  type ChunkingStrategy,
-  type ChunkOptions,
-  chunkDocument,
-  chunkSemantic,
-  type ResolvedChunkOptions,
-  resolveChunkOptions,
-} from '../ingest/index.js';
+import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex } from '../store/hnsw-index.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type {
@@ -19,6 +12,14 @@ import type {
   SourceDocument,
   TokenCounter,
 } from '../types.js';
+import {
+  type ChunkLayout,
+  chunkForStore,
+  defaultResultLevel,
+  type KnowledgeBaseChunking,
+  LAYOUT_VERSION,
+  resolveChunkLayout,
+} from './chunk-layout.js';
 import { type EmbedderChoice, resolveEmbedder } from './embedder-choice.js';
 import { runIngest } from './ingest-pipeline.js';
 import {
@@ -68,8 +69,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     private readonly store: SqliteStore,
     private readonly index: HnswIndex | undefined,
     readonly embedder: Embedder | undefined,
-    private readonly chunking: KnowledgeBaseChunking,
-    private readonly chunkOptions: ResolvedChunkOptions,
+    private readonly layout: ChunkLayout,
     private readonly retriever: LocalRetriever,
     private readonly answerer: RagAnswerer,
     private readonly embedBatchSize: number,
@@ -115,26 +115,13 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         ...(JSON.parse(store.getSetting(CHUNKER_SETTING) ?? '{}') as KnowledgeBaseChunking),
         ...options.chunking,
       };
-      if (chunking.strategy === 'semantic' && !embedder) {
-        throw kbError(
-          'INVALID_OPTION',
-          'Semantic chunking compares sentence embeddings; it needs an embedder, not "none".',
-          {
-            input: 'chunking.strategy',
-          },
-        );
-      }
-      const { strategy, percentile: _percentile, ...rest } = chunking;
-      const chunkOptions = resolveChunkOptions({
-        ...rest,
-        ...(strategy && strategy !== 'semantic' ? { strategy } : {}),
-        maxTokens,
-      });
+      const layout = resolveChunkLayout(chunking, maxTokens, embedder);
       const index = embedder
         ? await HnswIndex.open(store, `${resolved}.hnsw`, options.hnsw ?? {})
         : undefined;
       const tunedHybrid = store.getSetting(HYBRID_SETTING);
       const retriever = new LocalRetriever(store, index, embedder, {
+        level: defaultResultLevel(layout),
         ...(tunedHybrid ? { hybrid: JSON.parse(tunedHybrid) as HybridOptions } : {}),
         ...options.retrieval,
       });
@@ -144,8 +131,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         store,
         index,
         embedder,
-        chunking,
-        chunkOptions,
+        layout,
         retriever,
         answerer,
         options.embedBatchSize ?? 64,
@@ -159,7 +145,12 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.assertOpen();
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
-    const chunkerSettings = JSON.stringify({ ...this.chunkOptions, ...this.chunking });
+    const chunkerSettings = JSON.stringify({
+      ...this.layout.resolved,
+      ...this.layout.chunking,
+      sectionSize: this.layout.sectionSize,
+      layout: LAYOUT_VERSION,
+    });
     const embedder = this.embedder;
     return runIngest(
       {
@@ -169,17 +160,11 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         storedDocuments: () => this.store.listDocuments(),
         // New chunker settings invalidate every stored chunking, even of unchanged files.
         rechunkAll: () => this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings,
-        chunk: async (document) =>
-          this.chunking.strategy === 'semantic' && embedder
-            ? chunkSemantic(document, embedder, {
-                maxTokens: this.chunkOptions.chunkSize,
-                ...(this.chunking.percentile !== undefined ? { percentile: this.chunking.percentile } : {}),
-              })
-            : chunkDocument(document, counter, this.chunkOptions),
+        chunk: (document) => chunkForStore(document, counter, embedder, this.layout),
         write: (document, chunks, vectors) => this.writeDocument(document, chunks, vectors),
         pruneMissing: (roots, seen) => this.pruneMissing(roots, seen),
         finish: () => {
-          this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.chunking));
+          this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.layout.chunking));
           this.store.setSetting(CHUNKED_WITH_SETTING, chunkerSettings);
           this.index?.save();
         },
@@ -232,6 +217,18 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   ): Promise<RetrievalResult[]> {
     this.assertOpen();
     return this.retriever.retrieve(query, options);
+  }
+
+  /**
+   * What a hybrid query fuses, every unit scored by both sides: for tuning fusion weights on labelled queries
+   * (`tuneHybridWeights`), which fuses these in memory exactly as `retrieve` would.
+   */
+  async hybridCandidates(
+    query: string,
+    options: Parameters<LocalRetriever['hybridCandidates']>[1] = {},
+  ): Promise<HybridCandidate[]> {
+    this.assertOpen();
+    return this.retriever.hybridCandidates(query, options);
   }
 
   async retrieveAndGenerate(question: string, options: RetrieveAndGenerateOptions = {}): Promise<Answer> {
@@ -290,12 +287,7 @@ const CHUNKER_SETTING = 'kb.chunker';
 /** The resolved settings the stored chunks were made with; a difference means re-chunking. */
 const CHUNKED_WITH_SETTING = 'kb.chunked-with';
 
-/** Chunker settings of a knowledge base: the ingest chunkers, plus semantic chunking (which needs the embedder). */
-export type KnowledgeBaseChunking = Omit<ChunkOptions, 'maxTokens' | 'strategy'> & {
-  strategy?: ChunkingStrategy | 'semantic';
-  /** Semantic chunking: cut where adjacent sentences' distance exceeds this percentile. Default 95. */
-  percentile?: number;
-};
+export type { KnowledgeBaseChunking } from './chunk-layout.js';
 
 /** BM25-only stores have no model tokenizer; words are a fair stand-in for chunk sizes. */
 const wordCounter: TokenCounter = {

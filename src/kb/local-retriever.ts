@@ -2,30 +2,42 @@ import { kbError } from '../errors.js';
 import {
   buildFtsQuery,
   compileFilterToSql,
+  fuseHybrid,
+  type HybridCandidate,
+  type HybridOptions,
   maximalMarginalRelevance,
+  queryPhrases,
   type Reranker,
-  reciprocalRankFusion,
+  rerankScore,
   validateFilter,
-  weightedFusion,
 } from '../retrieve/index.js';
 import { exactSearch } from '../store/exact-search.js';
 import type { HnswIndex } from '../store/hnsw-index.js';
-import type { SqliteStore, StoredChunk } from '../store/sqlite-store.js';
+import type { ScoredId, SqliteStore, StoredChunk } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
+import { defaultHybridFor } from './hybrid-defaults.js';
 import type { RetrieveOptions } from './types.js';
+import {
+  choosePassages,
+  collectSides,
+  type RankUnit,
+  sectionStatistics,
+  type UnitCandidate,
+} from './unit-search.js';
 
-export interface HybridOptions {
-  /** 'rrf' (reciprocal rank fusion, default) or 'weighted' (normalised score blend). */
-  method?: 'rrf' | 'weighted';
-  /** RRF constant. Default 60. */
-  rrfK?: number;
-  /** Weight of the dense side and the BM25 side. Default 1 and 1. */
-  weights?: { semantic: number; bm25: number };
-}
+export type { HybridOptions } from '../retrieve/index.js';
+
+/**
+ * What a search ranks and returns. 'passage': passages, each pointing into its section (BM25 and hybrid rank
+ * sections and hand back each one's best passage). 'section': the sections themselves (Bedrock's hierarchical
+ * chunking returns parents). 'document': one result per document, its best passage (what BEIR judges).
+ */
+export type ResultLevel = 'passage' | 'section' | 'document';
 
 export interface LocalRetrieverOptions {
   /** Search type when a query does not name one: 'hybrid' when the store has vectors, else 'bm25'. */
   defaultSearchType?: SearchType;
+  /** Fusion of hybrid search. Default: the store's tuned setting, else the embedder's default (hybrid-defaults.ts). */
   hybrid?: HybridOptions;
   reranker?: Reranker;
   /** Candidates fetched per side before fusion/reranking, as a multiple of k (at least 50). */
@@ -34,18 +46,18 @@ export interface LocalRetrieverOptions {
   mmr?: { lambda?: number };
   /** At or below this many allowed chunks, a filtered vector search scans them exactly instead of using HNSW. */
   exactFilterThreshold?: number;
+  /** The unit a query returns when it names none. Default 'passage' ('section' for hierarchical stores). */
+  level?: ResultLevel;
 }
 
 export interface RetrieveOverrides {
   reranker?: Reranker | null;
   mmr?: { lambda?: number } | null;
   hybrid?: HybridOptions;
+  level?: ResultLevel;
 }
 
-interface Scored {
-  id: number;
-  score: number;
-}
+const LEVELS: readonly ResultLevel[] = ['passage', 'section', 'document'];
 
 /** Composes store, index, embedder, filters, fusion and reranking into top-k retrieval for the local KB. */
 export class LocalRetriever {
@@ -60,56 +72,73 @@ export class LocalRetriever {
     this.options = { ...this.options, hybrid };
   }
 
+  /** The fusion a hybrid query uses when it names none. */
+  hybridDefaults(): HybridOptions {
+    return this.options.hybrid ?? defaultHybridFor(this.embedder?.id);
+  }
+
   async retrieve(
     query: string,
     options: RetrieveOptions & RetrieveOverrides = {},
   ): Promise<RetrievalResult[]> {
-    if (typeof query !== 'string' || query.trim() === '') {
-      throw kbError('INVALID_QUERY', 'The query is empty; pass the text to search for.');
-    }
-    const k = options.k ?? 5;
-    if (!Number.isInteger(k) || k < 1 || k > 1000) {
-      throw kbError('INVALID_OPTION', `k must be an integer between 1 and 1000, got ${String(options.k)}.`, {
-        input: 'k',
-      });
-    }
-    const searchType = this.searchTypeOf(options.searchType);
-    if (this.store.countChunks() === 0) {
-      throw kbError(
-        'EMPTY_STORE',
-        `The knowledge base ${this.store.path} has no chunks yet; ingest documents first.`,
-      );
-    }
-    const filter = options.filter === undefined ? undefined : validateFilter(options.filter);
-    const allowed = filter ? this.allowedChunkIds(filter) : undefined;
-    if (allowed && allowed.size === 0) return [];
-
+    const k = checkK(options.k ?? 5);
     const reranker = options.reranker === null ? undefined : (options.reranker ?? this.options.reranker);
     const mmr = options.mmr === null ? undefined : (options.mmr ?? this.options.mmr);
     const needsPool = reranker !== undefined || mmr !== undefined;
+    const searchType = this.searchTypeOf(options.searchType);
     const pool =
       needsPool || searchType === 'hybrid' ? Math.max(k * (this.options.candidateMultiplier ?? 4), 50) : k;
+    const prepared = await this.prepare(query, options, searchType, pool);
+    if (!prepared) return [];
+    const { units, level, unit, hybrid, queryVector, statistics, allowed } = prepared;
 
-    let queryVector: Float32Array | undefined;
-    let ranked: Scored[];
-    if (searchType === 'bm25') {
-      ranked = this.bm25(query, pool, allowed);
+    let ranked: { id: string; score: number; rawScore: number; unit: UnitCandidate }[];
+    if (searchType === 'hybrid') {
+      const byId = new Map(units.map((u) => [u.id, u]));
+      ranked = fuseHybrid(units, hybrid).map((f) => ({ ...f, unit: byId.get(f.id)! }));
+    } else if (searchType === 'semantic') {
+      ranked = units
+        .filter((u) => u.semanticRank !== undefined)
+        .sort((a, b) => a.semanticRank! - b.semanticRank!)
+        .map((u) => ({ id: u.id, score: u.semantic!, rawScore: u.semanticRaw!, unit: u }));
     } else {
-      queryVector = await this.embedQuery(query, options.signal);
-      const dense = this.dense(queryVector, pool, allowed);
-      if (searchType === 'semantic') {
-        ranked = dense;
-      } else {
-        const sparse = this.bm25(query, pool, allowed, { allowEmpty: true });
-        ranked = this.fuse(dense, sparse, options.hybrid ?? this.options.hybrid ?? {});
-      }
+      ranked = units
+        .filter((u) => u.bm25Rank !== undefined)
+        .sort((a, b) => a.bm25Rank! - b.bm25Rank!)
+        .map((u) => ({ id: u.id, score: u.bm25!, rawScore: u.bm25Raw!, unit: u }));
     }
+    ranked = ranked.slice(0, needsPool ? pool : k);
 
-    const chunks = this.store.getChunks(ranked.map((r) => r.id));
-    const byId = new Map(chunks.map((c) => [c.id, c]));
-    let results = ranked.flatMap((r) => {
-      const chunk = byId.get(r.id);
-      return chunk ? [{ chunk, score: r.score }] : [];
+    const passages = choosePassages(
+      ranked.map((r) => r.unit),
+      {
+        store: this.store,
+        query,
+        unit,
+        allowed,
+        hybrid: searchType === 'bm25' ? { method: 'rrf', weights: { semantic: 0, bm25: 1 } } : hybrid,
+        ...(queryVector ? { vector: queryVector } : {}),
+        ...(statistics ? { idf: statistics.idfOf } : {}),
+      },
+    );
+    const hits = ranked.flatMap((r) => {
+      const passageId = passages.get(r.id);
+      if (passageId === undefined) return [];
+      const returnedId = level === 'section' && unit === 'section' ? Number(r.id.slice(1)) : passageId;
+      return [{ key: r.id, score: r.score, rawScore: r.rawScore, passageId, returnedId }];
+    });
+    const chunks = new Map(
+      this.store
+        .getChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
+        .map((c) => [c.id, c]),
+    );
+    const parents = [...chunks.values()].flatMap((c) =>
+      c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
+    );
+    for (const parent of this.store.getChunks([...new Set(parents)])) chunks.set(parent.id, parent);
+    let results = hits.flatMap((hit) => {
+      const chunk = chunks.get(hit.returnedId);
+      return chunk ? [{ ...hit, chunk }] : [];
     });
 
     if (reranker) {
@@ -120,27 +149,112 @@ export class LocalRetriever {
       );
       results = reranked.flatMap((r) => {
         const hit = results[r.index];
-        return hit ? [{ chunk: hit.chunk, score: r.score }] : [];
+        return hit ? [{ ...hit, score: rerankScore(r.score), rawScore: r.score }] : [];
       });
     }
     if (mmr && queryVector) {
-      const vectors = this.store.getVectors(results.map((r) => r.chunk.id));
+      const vectors = this.store.getVectors(results.map((r) => r.passageId));
       const candidates = results.flatMap((r) => {
-        const vector = vectors.get(r.chunk.id);
-        return vector ? [{ id: String(r.chunk.id), vector, score: r.score }] : [];
+        const vector = vectors.get(r.passageId);
+        return vector ? [{ id: r.key, vector, score: r.score }] : [];
       });
       const picked = maximalMarginalRelevance(queryVector, candidates, {
         k: pool,
         lambda: mmr.lambda ?? 0.5,
       });
-      const byChunk = new Map(results.map((r) => [String(r.chunk.id), r]));
+      const byKey = new Map(results.map((r) => [r.key, r]));
       results = picked.flatMap((p) => {
-        const hit = byChunk.get(p.id);
+        const hit = byKey.get(p.id);
         return hit ? [hit] : [];
       });
     }
-    results = this.liftToParents(results);
-    return results.slice(0, k).map((r) => toRetrievalResult(r.chunk, r.score));
+    return results.slice(0, k).map((r) => {
+      const section = r.chunk.parentChunkId !== undefined ? chunks.get(r.chunk.parentChunkId) : undefined;
+      return toRetrievalResult(r.chunk, r.score, r.rawScore, section);
+    });
+  }
+
+  /**
+   * What a hybrid query of `k` results fuses: its units at `level` with ranks and [0, 1] scores from both sides,
+   * every unit scored on both. `eval --tune` fuses these in memory for every setting it tries, as retrieve would.
+   * At document level each unit's id is the document id.
+   */
+  async hybridCandidates(
+    query: string,
+    options: Pick<RetrieveOptions, 'k' | 'filter' | 'signal'> & { level?: ResultLevel } = {},
+  ): Promise<HybridCandidate[]> {
+    const k = checkK(options.k ?? 5);
+    const pool = Math.max(k * (this.options.candidateMultiplier ?? 4), 50);
+    const prepared = await this.prepare(query, options, this.searchTypeOf('hybrid'), pool, { fill: true });
+    if (!prepared) return [];
+    if (prepared.unit !== 'document') return prepared.units;
+    const documentIds = this.store.documentIdsOf(prepared.units.map((u) => Number(u.id.slice(1))));
+    return prepared.units.map((u) => ({ ...u, id: documentIds.get(Number(u.id.slice(1))) ?? u.id }));
+  }
+
+  /** Checks the query and options, runs both sides and brings them to one unit. Undefined: nothing passes the filter. */
+  private async prepare(
+    query: string,
+    options: RetrieveOptions & RetrieveOverrides,
+    searchType: SearchType,
+    pool: number,
+    { fill = false }: { fill?: boolean } = {},
+  ) {
+    if (typeof query !== 'string' || query.trim() === '') {
+      throw kbError('INVALID_QUERY', 'The query is empty; pass the text to search for.');
+    }
+    const level = this.levelOf(options.level);
+    if (this.store.countChunks() === 0) {
+      throw kbError(
+        'EMPTY_STORE',
+        `The knowledge base ${this.store.path} has no chunks yet; ingest documents first.`,
+      );
+    }
+    const filter = options.filter === undefined ? undefined : validateFilter(options.filter);
+    const allowed = filter ? this.allowedChunkIds(filter) : undefined;
+    if (allowed && allowed.size === 0) return undefined;
+    const hybrid = options.hybrid ?? this.hybridDefaults();
+    // Dense alone at passage level ranks passages; everything else ranks sections or documents.
+    const unit: RankUnit =
+      level === 'document'
+        ? 'document'
+        : searchType === 'semantic' && level === 'passage'
+          ? 'passage'
+          : 'section';
+    const queryVector = searchType === 'bm25' ? undefined : await this.embedQuery(query, options.signal);
+    // Several passages share a section or document, so the dense side reads more hits than it keeps units.
+    const dense = queryVector ? this.dense(queryVector, unit === 'passage' ? pool : pool * 4, allowed) : [];
+    const match = searchType === 'semantic' ? null : buildFtsQuery(query);
+    if (match === null && searchType === 'bm25') {
+      throw kbError(
+        'INVALID_QUERY',
+        `The query "${query}" has no searchable words for BM25 (only stopwords or punctuation); rephrase it.`,
+        { input: query },
+      );
+    }
+    const sparse =
+      match === null
+        ? []
+        : this.store.bm25Search(
+            match,
+            unit === 'document' ? pool * 2 : pool,
+            allowed ? { candidateIds: [...allowed] } : {},
+          );
+    const statistics = match === null ? undefined : sectionStatistics(this.store, queryPhrases(query));
+    const fillSides = fill || (searchType === 'hybrid' && hybrid.method === 'weighted');
+    const units = collectSides({
+      store: this.store,
+      unit,
+      pool,
+      dense,
+      sparse,
+      ceiling: statistics?.ceiling ?? 0,
+      allowed,
+      ...(fillSides
+        ? { fill: { ...(queryVector ? { vector: queryVector } : {}), ...(match ? { match } : {}) } }
+        : {}),
+    });
+    return { units, level, unit, hybrid, queryVector, statistics, allowed };
   }
 
   private searchTypeOf(requested: RetrieveOptions['searchType']): SearchType {
@@ -164,6 +278,18 @@ export class LocalRetriever {
     return normalised;
   }
 
+  private levelOf(requested: ResultLevel | undefined): ResultLevel {
+    const level = requested ?? this.options.level ?? 'passage';
+    if (!LEVELS.includes(level)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `level must be passage, section or document, got ${JSON.stringify(requested)}.`,
+        { input: 'level' },
+      );
+    }
+    return level;
+  }
+
   private allowedChunkIds(filter: RetrievalFilter): Set<number> {
     const { sql, params } = compileFilterToSql(filter, 'c.metadata');
     return new Set(this.store.chunkIdsWhere(sql, params));
@@ -174,7 +300,7 @@ export class LocalRetriever {
     return this.embedder.embedQuery(query, signal ? { signal } : {});
   }
 
-  private dense(vector: Float32Array, k: number, allowed: Set<number> | undefined): Scored[] {
+  private dense(vector: Float32Array, k: number, allowed: Set<number> | undefined): ScoredId[] {
     if (!this.index) return [];
     if (allowed === undefined) return this.index.search(vector, k);
     // A selective filter is answered exactly from SQLite; a broad one filters inside HNSW with a raised ef so that
@@ -185,59 +311,24 @@ export class LocalRetriever {
     const ef = Math.min(Math.ceil(Math.max(k, 64) / Math.max(selectivity, 0.01)), 10_000);
     return this.index.search(vector, k, { ef, filter: (id) => allowed.has(id) });
   }
+}
 
-  private bm25(
-    query: string,
-    k: number,
-    allowed: Set<number> | undefined,
-    { allowEmpty = false }: { allowEmpty?: boolean } = {},
-  ): Scored[] {
-    const match = buildFtsQuery(query);
-    if (match === null) {
-      if (allowEmpty) return [];
-      throw kbError(
-        'INVALID_QUERY',
-        `The query "${query}" has no searchable words for BM25 (only stopwords or punctuation); rephrase it.`,
-        { input: query },
-      );
-    }
-    return this.store.bm25Search(match, k, allowed ? { candidateIds: [...allowed] } : {});
+function checkK(k: number): number {
+  if (!Number.isInteger(k) || k < 1 || k > 1000) {
+    throw kbError('INVALID_OPTION', `k must be an integer between 1 and 1000, got ${String(k)}.`, {
+      input: 'k',
+    });
   }
-
-  private fuse(dense: Scored[], sparse: Scored[], hybrid: HybridOptions): Scored[] {
-    const weights = hybrid.weights ?? { semantic: 1, bm25: 1 };
-    const lists = [dense, sparse].map((list) => list.map((r) => ({ id: String(r.id), score: r.score })));
-    const fused =
-      hybrid.method === 'weighted'
-        ? weightedFusion(lists, { weights: [weights.semantic, weights.bm25], normalization: 'min-max' })
-        : reciprocalRankFusion(lists, { k: hybrid.rrfK ?? 60, weights: [weights.semantic, weights.bm25] });
-    return fused.map((f) => ({ id: Number(f.id), score: f.score }));
-  }
-
-  /** Hierarchical chunks: children are searched, their parents returned once, at the best child's score. */
-  private liftToParents(
-    results: { chunk: StoredChunk; score: number }[],
-  ): { chunk: StoredChunk; score: number }[] {
-    const parentIds = [
-      ...new Set(results.flatMap((r) => (r.chunk.parentChunkId ? [r.chunk.parentChunkId] : []))),
-    ];
-    if (parentIds.length === 0) return results;
-    const parents = new Map(this.store.getChunks(parentIds).map((c) => [c.id, c]));
-    const seen = new Set<number>();
-    const lifted: { chunk: StoredChunk; score: number }[] = [];
-    for (const result of results) {
-      const parent = result.chunk.parentChunkId ? parents.get(result.chunk.parentChunkId) : undefined;
-      const chunk = parent ?? result.chunk;
-      if (seen.has(chunk.id)) continue;
-      seen.add(chunk.id);
-      lifted.push({ chunk, score: result.score });
-    }
-    return lifted;
-  }
+  return k;
 }
 
 /** Local chunks in the shape of Bedrock's KnowledgeBaseRetrievalResult, with Bedrock's metadata keys. */
-export function toRetrievalResult(chunk: StoredChunk, score: number): RetrievalResult {
+export function toRetrievalResult(
+  chunk: StoredChunk,
+  score: number,
+  rawScore: number = score,
+  section?: StoredChunk,
+): RetrievalResult {
   const chunkId = String(chunk.id);
   return {
     content: { type: 'TEXT', text: chunk.text },
@@ -259,5 +350,7 @@ export function toRetrievalResult(chunk: StoredChunk, score: number): RetrievalR
     },
     documentId: chunk.documentId,
     chunkId,
+    rawScore,
+    ...(section ? { section: { chunkId: String(section.id), start: section.start, end: section.end } } : {}),
   };
 }

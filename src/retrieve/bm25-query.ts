@@ -70,9 +70,13 @@ export function queryTerms(text: string): string[] {
  * Repeated words are kept, so they weigh more, as repeated clauses do in Lucene.
  */
 export function buildFtsQuery(text: string): string | null {
-  const terms = queryTerms(text);
-  if (terms.length === 0) return null;
-  return terms.map(quoteFtsString).join(' OR ');
+  const phrases = queryPhrases(text);
+  return phrases.length === 0 ? null : phrases.join(' OR ');
+}
+
+/** The quoted FTS5 phrases of a free-text query, one per term, repeats kept: the phrases BM25 sums over. */
+export function queryPhrases(text: string): string[] {
+  return queryTerms(text).map(quoteFtsString);
 }
 
 /** An FTS5 string literal: double quotes, with embedded quotes doubled. */

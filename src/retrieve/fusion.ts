@@ -7,6 +7,7 @@
  * puts each list's scores on a common scale (min-max or z-score) and then blends them with weights.
  */
 import { kbError } from '../errors.js';
+import { rrfCeiling } from './score-scale.js';
 
 /** One ranked list, best first. `score` is higher-is-better (a similarity, or −bm25()). */
 export type RankedList = readonly { readonly id: string; readonly score: number }[];
@@ -278,4 +279,71 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     normB += y * y;
   }
   return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
+
+/** How hybrid search combines its dense and BM25 sides. */
+export interface HybridOptions {
+  /**
+   * 'rrf': reciprocal rank fusion of the two ranked lists. 'weighted': a convex combination of the two scores on
+   * their [0, 1] scales (semantic (1 + cos) / 2, BM25 over its ceiling), every candidate scored on both sides —
+   * Bruch et al.'s convex combination with theoretical min-max normalisation (ACM TOIS 2023, arXiv:2210.11934).
+   */
+  method?: 'rrf' | 'weighted';
+  /** RRF constant. Default 60. */
+  rrfK?: number;
+  /** Weight of the dense side and the BM25 side. */
+  weights?: { semantic: number; bm25: number };
+}
+
+/** A unit both sides may have scored: ranks in each side's list (1-based) and scores on [0, 1]. */
+export interface HybridCandidate {
+  id: string;
+  semanticRank?: number;
+  bm25Rank?: number;
+  semantic?: number;
+  bm25?: number;
+}
+
+export interface HybridResult {
+  id: string;
+  /** In [0, 1]: the RRF sum over what a unit first on both sides gets, or the convex combination. */
+  score: number;
+  /** The fused score before that scaling (the RRF sum; for weighted fusion the same as `score`). */
+  rawScore: number;
+}
+
+/**
+ * The one fusion of hybrid search, best first; the retriever and `eval --tune` both call it. Ties keep the
+ * candidates' order.
+ */
+export function fuseHybrid(candidates: readonly HybridCandidate[], options: HybridOptions): HybridResult[] {
+  const weights = options.weights ?? { semantic: 1, bm25: 1 };
+  const pair = [weights.semantic, weights.bm25];
+  checkWeights('hybrid', [[], []], pair);
+  const total = pair[0]! + pair[1]!;
+  if (!(total > 0)) {
+    throw kbError(
+      'INVALID_OPTION',
+      `hybrid weights ${JSON.stringify(weights)} give both sides zero weight; give at least one a positive weight.`,
+      { input: 'hybrid.weights' },
+    );
+  }
+  const k = options.rrfK ?? 60;
+  if (!Number.isFinite(k) || k < 0) {
+    throw kbError('INVALID_OPTION', `hybrid rrfK must be a finite number >= 0, got ${String(k)}.`, {
+      input: 'hybrid.rrfK',
+    });
+  }
+  const ceiling = rrfCeiling(pair, k);
+  const fused = candidates.map((c) => {
+    if (options.method === 'weighted') {
+      const score = (pair[0]! * (c.semantic ?? 0) + pair[1]! * (c.bm25 ?? 0)) / total;
+      return { id: c.id, score, rawScore: score };
+    }
+    const raw =
+      (c.semanticRank === undefined ? 0 : pair[0]! / (k + c.semanticRank)) +
+      (c.bm25Rank === undefined ? 0 : pair[1]! / (k + c.bm25Rank));
+    return { id: c.id, score: Math.min(1, raw / ceiling), rawScore: raw };
+  });
+  return fused.sort((a, b) => b.score - a.score);
 }

@@ -3,4 +3,7 @@ export * from './bm25-query.js';
 export * from './cross-encoder-reranker.js';
 export * from './filter.js';
 export * from './fusion.js';
+export * from './lexical-match.js';
+export * from './porter-stemmer.js';
 export * from './rerank.js';
+export * from './score-scale.js';

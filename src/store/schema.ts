@@ -93,12 +93,49 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    description:
+      'BM25 over sections with their title and headings: external-content FTS5 whose deletes keep its statistics exact',
+    sql: `
+      -- The title and heading path a chunk is read with (BM25 indexes it beside the text; embedders get it prepended).
+      ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
+
+      -- A contentless_delete table never takes a deleted row's tokens out of its totals, so BM25 drifted with every
+      -- update; an external-content table is told the deleted row's text and stays equal to a fresh index.
+      DROP TRIGGER chunks_fts_insert;
+      DROP TRIGGER chunks_fts_delete;
+      DROP TABLE chunks_fts;
+
+      -- BM25's unit is the section: a parent chunk, or a leaf (its own section). Children are only embedded.
+      CREATE VIEW bm25_units AS SELECT id, context, text FROM chunks WHERE role <> 'child';
+      CREATE VIRTUAL TABLE bm25_fts USING fts5(
+        context,
+        text,
+        content = 'bm25_units',
+        content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER bm25_units_insert AFTER INSERT ON chunks WHEN new.role <> 'child' BEGIN
+        INSERT INTO bm25_fts(rowid, context, text) VALUES (new.id, new.context, new.text);
+      END;
+      CREATE TRIGGER bm25_units_delete AFTER DELETE ON chunks WHEN old.role <> 'child' BEGIN
+        INSERT INTO bm25_fts(bm25_fts, rowid, context, text) VALUES ('delete', old.id, old.context, old.text);
+      END;
+      CREATE TRIGGER bm25_units_update AFTER UPDATE OF role, context, text ON chunks BEGIN
+        INSERT INTO bm25_fts(bm25_fts, rowid, context, text)
+          SELECT 'delete', old.id, old.context, old.text WHERE old.role <> 'child';
+        INSERT INTO bm25_fts(rowid, context, text) SELECT new.id, new.context, new.text WHERE new.role <> 'child';
+      END;
+      INSERT INTO bm25_fts(bm25_fts) VALUES ('rebuild');
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Tables every localkb store has; a database with other tables and none of these is not ours. */
-export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vectors', 'chunks_fts'] as const;
+export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vectors', 'bm25_fts'] as const;
 
 /** How many generations of vector changes are kept for catch-up; older readers reconcile by id instead. */
 export const VECTOR_CHANGE_RETENTION = 10_000;

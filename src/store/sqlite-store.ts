@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isLocalKbError, kbError } from '../errors.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
+import { readFts5Varint } from './fts5-varint.js';
 import { CORE_TABLES, MIGRATIONS, SCHEMA_VERSION, VECTOR_CHANGE_RETENTION } from './schema.js';
 import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
 
@@ -70,10 +71,20 @@ export interface StoredChunk {
   tokenCount: number;
   role: 'leaf' | 'parent' | 'child';
   parentChunkId?: number;
+  /** Title and heading path the chunk is searched and embedded with ('' when its text carries them). */
+  context: string;
   /** Document metadata with the chunk's own metadata laid over it. */
   metadata: Metadata;
   /** sha256 hex of the chunk text. */
   textHash: string;
+}
+
+/** Where a chunk sits: its role, its section (a parent, or itself for leaves and parents) and its document. */
+export interface ChunkLink {
+  id: number;
+  role: 'leaf' | 'parent' | 'child';
+  sectionId: number;
+  documentRowId: number;
 }
 
 export interface UpsertResult {
@@ -132,6 +143,7 @@ interface ChunkRow {
   token_count: number;
   role: 'leaf' | 'parent' | 'child';
   parent_chunk_id: number | null;
+  context: string;
   metadata: string;
   text_hash: string;
   doc_id: string;
@@ -156,7 +168,7 @@ interface DocumentRow {
 }
 
 const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
-  c.token_count, c.role, c.parent_chunk_id, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
+  c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
 
 const DOCUMENT_COLUMNS = `id, doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at, pages`;
 
@@ -297,9 +309,9 @@ export class SqliteStore {
 
       const insertChunk = this.prepare(
         `INSERT INTO chunks (document_id, chunk_index, text, start_offset, end_offset, page, heading_path,
-           token_count, role, metadata, text_hash)
-         VALUES (@documentRowId, @index, @text, @start, @end, @page, @headingPath, @tokenCount, @role, @metadata,
-           @textHash)
+           token_count, role, context, metadata, text_hash)
+         VALUES (@documentRowId, @index, @text, @start, @end, @page, @headingPath, @tokenCount, @role, @context,
+           @metadata, @textHash)
          RETURNING id`,
         'pluck',
       );
@@ -315,6 +327,7 @@ export class SqliteStore {
             headingPath: chunk.headingPath ? JSON.stringify(chunk.headingPath) : null,
             tokenCount: chunk.tokenCount,
             role: chunk.role ?? 'leaf',
+            context: chunk.context ?? '',
             metadata: JSON.stringify({ ...doc.metadata, ...chunk.metadata }),
             textHash: sha256(chunk.text),
           }) as number,
@@ -374,6 +387,73 @@ export class SqliteStore {
        ORDER BY j.key`,
     ).all(JSON.stringify(ids)) as ChunkRow[];
     return rows.map(toStoredChunk);
+  }
+
+  /**
+   * Where chunks sit in their document: role, the section each belongs to (its parent, or itself for a leaf or
+   * parent) and the document's row id. Ids that do not exist are left out.
+   */
+  chunkLinks(ids: readonly number[]): Map<number, ChunkLink> {
+    if (ids.length === 0) return new Map();
+    const rows = this.prepare(
+      `SELECT c.id, c.role, c.parent_chunk_id, c.document_id FROM json_each(?) j JOIN chunks c ON c.id = j.value`,
+      'raw',
+    ).all(JSON.stringify(ids)) as [number, StoredChunk['role'], number | null, number][];
+    return new Map(
+      rows.map(([id, role, parent, documentRowId]) => [
+        id,
+        { id, role, sectionId: role === 'child' && parent !== null ? parent : id, documentRowId },
+      ]),
+    );
+  }
+
+  /** The passages (embedded chunks) of each section: a parent's children in order, or a leaf itself. */
+  passagesOfSections(sectionIds: readonly number[]): Map<number, number[]> {
+    const passages = new Map<number, number[]>();
+    if (sectionIds.length === 0) return passages;
+    const json = JSON.stringify(sectionIds);
+    const rows = this.prepare(
+      `SELECT c.id, coalesce(c.parent_chunk_id, c.id) FROM chunks c
+       WHERE c.parent_chunk_id IN (SELECT value FROM json_each(@ids))
+          OR (c.role = 'leaf' AND c.id IN (SELECT value FROM json_each(@ids)))
+       ORDER BY c.document_id, c.chunk_index`,
+      'raw',
+    ).all({ ids: json }) as [number, number][];
+    for (const [id, section] of rows) {
+      const list = passages.get(section);
+      if (list) list.push(id);
+      else passages.set(section, [id]);
+    }
+    return passages;
+  }
+
+  /** Document ids (`SourceDocument.id`) by document row id. */
+  documentIdsOf(documentRowIds: readonly number[]): Map<number, string> {
+    if (documentRowIds.length === 0) return new Map();
+    const rows = this.prepare(
+      'SELECT d.id, d.doc_id FROM json_each(?) j JOIN documents d ON d.id = j.value',
+      'raw',
+    ).all(JSON.stringify(documentRowIds)) as [number, string][];
+    return new Map(rows);
+  }
+
+  /** Each document's passages (embedded chunks) or sections (BM25 units), by document row id, in order. */
+  chunksOfDocuments(documentRowIds: readonly number[], kind: 'passages' | 'sections'): Map<number, number[]> {
+    const byDocument = new Map<number, number[]>();
+    if (documentRowIds.length === 0) return byDocument;
+    const excluded = kind === 'passages' ? 'parent' : 'child';
+    const rows = this.prepare(
+      `SELECT c.id, c.document_id FROM chunks c
+       WHERE c.document_id IN (SELECT value FROM json_each(?)) AND c.role <> ?
+       ORDER BY c.document_id, c.chunk_index`,
+      'raw',
+    ).all(JSON.stringify(documentRowIds), excluded) as [number, number][];
+    for (const [id, documentRowId] of rows) {
+      const list = byDocument.get(documentRowId);
+      if (list) list.push(id);
+      else byDocument.set(documentRowId, [id]);
+    }
+    return byDocument;
   }
 
   /** For each child chunk id that has a parent: child id → its parent chunk. */
@@ -453,15 +533,14 @@ export class SqliteStore {
   }
 
   /**
-   * Ids of searchable (non-parent) chunks where a boolean SQL expression over alias `c` holds. The expression
+   * Ids of chunks (passages and sections) where a boolean SQL expression over alias `c` holds. The expression
    * comes from the retrieve layer's filter compiler and reads `c.metadata` (document + chunk metadata as JSON).
    */
   chunkIdsWhere(sqlBooleanExpression: string, params: readonly unknown[]): number[] {
     try {
-      return this.prepare(
-        `SELECT c.id FROM chunks c WHERE c.role <> 'parent' AND (${sqlBooleanExpression})`,
-        'pluck',
-      ).all(...params) as number[];
+      return this.prepare(`SELECT c.id FROM chunks c WHERE (${sqlBooleanExpression})`, 'pluck').all(
+        ...params,
+      ) as number[];
     } catch (error) {
       if (isLocalKbError(error)) throw error;
       throw kbError(
@@ -473,8 +552,10 @@ export class SqliteStore {
   }
 
   /**
-   * BM25 over chunk text with FTS5 (k1 = 1.2, b = 0.75, fixed by SQLite). Score = −bm25(), so higher is better.
-   * `ftsMatchExpression` is FTS5 query syntax; `candidateIds` restricts the search to those chunks.
+   * BM25 over sections (parent and leaf chunks, context and text) with FTS5: k1 = 1.2, b = 0.75, fixed by SQLite.
+   * Score = −bm25(), so higher is better; equal scores are ordered by document id and chunk index, so the order
+   * depends on the content only, never on the history of row ids. `ftsMatchExpression` is FTS5 query syntax;
+   * `candidateIds` restricts the search to those sections.
    */
   bm25Search(
     ftsMatchExpression: string,
@@ -491,17 +572,48 @@ export class SqliteStore {
     }
     const { candidateIds } = options;
     if (candidateIds && candidateIds.length === 0) return [];
-    try {
-      if (candidateIds) {
-        return this.prepare(
-          `SELECT rowid AS id, -bm25(chunks_fts) AS score FROM chunks_fts
-           WHERE chunks_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))
+    const statement = candidateIds
+      ? this.prepare(
+          `SELECT rowid AS id, -bm25(bm25_fts) AS score FROM bm25_fts
+           WHERE bm25_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))
            ORDER BY rank LIMIT ?`,
-        ).all(ftsMatchExpression, JSON.stringify(candidateIds), k) as ScoredId[];
-      }
-      return this.prepare(
-        'SELECT rowid AS id, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?',
-      ).all(ftsMatchExpression, k) as ScoredId[];
+        )
+      : this.prepare(
+          'SELECT rowid AS id, -bm25(bm25_fts) AS score FROM bm25_fts WHERE bm25_fts MATCH ? ORDER BY rank LIMIT ?',
+        );
+    const run = (limit: number) =>
+      this.runFts(ftsMatchExpression, () =>
+        candidateIds
+          ? (statement.all(ftsMatchExpression, JSON.stringify(candidateIds), limit) as ScoredId[])
+          : (statement.all(ftsMatchExpression, limit) as ScoredId[]),
+      );
+    // Fetch past k while the k-th score ties with the next one, so ties at the cut are broken by content too.
+    let limit = k;
+    let rows = run(limit + 1);
+    while (rows.length > limit && rows[limit - 1]!.score === rows[limit]!.score) {
+      limit *= 2;
+      rows = run(limit + 1);
+    }
+    return this.orderTies(rows).slice(0, k);
+  }
+
+  /**
+   * What BM25 knows about a query: the number of sections indexed and, per FTS5 phrase (a quoted term), how many
+   * sections match it — the inputs of FTS5's idf, so callers can put a BM25 score on a [0, 1] scale.
+   */
+  bm25Statistics(phrases: readonly string[]): { sections: number; matching: number[] } {
+    const block = this.prepare('SELECT block FROM bm25_fts_data WHERE id = 1', 'pluck').get() as
+      | Buffer
+      | undefined;
+    const sections = block ? readFts5Varint(block, 0) : 0;
+    const count = this.prepare('SELECT count(*) FROM bm25_fts WHERE bm25_fts MATCH ?', 'pluck');
+    const matching = phrases.map((phrase) => this.runFts(phrase, () => count.get(phrase) as number));
+    return { sections, matching };
+  }
+
+  private runFts<T>(ftsMatchExpression: string, run: () => T): T {
+    try {
+      return run();
     } catch (error) {
       if (isLocalKbError(error)) throw error;
       throw kbError(
@@ -510,6 +622,28 @@ export class SqliteStore {
         { input: ftsMatchExpression, cause: error },
       );
     }
+  }
+
+  /** Rows with equal scores in document-id, chunk-index order (row ids differ between stores of equal content). */
+  private orderTies(rows: ScoredId[]): ScoredId[] {
+    const tied = rows.some((row, i) => i > 0 && row.score === rows[i - 1]!.score);
+    if (!tied) return rows;
+    const keys = new Map(
+      (
+        this.prepare(
+          `SELECT c.id, d.doc_id, c.chunk_index FROM json_each(?) j
+           JOIN chunks c ON c.id = j.value JOIN documents d ON d.id = c.document_id`,
+          'raw',
+        ).all(JSON.stringify(rows.map((row) => row.id))) as [number, string, number][]
+      ).map(([id, docId, index]) => [id, { docId, index }]),
+    );
+    return [...rows].sort((a, b) => {
+      if (b.score !== a.score) return b.score - a.score;
+      const x = keys.get(a.id);
+      const y = keys.get(b.id);
+      if (!x || !y) return 0;
+      return x.docId < y.docId ? -1 : x.docId > y.docId ? 1 : x.index - y.index;
+    });
   }
 
   stats(): StoreStats {
@@ -895,6 +1029,15 @@ function validateChunks(docId: string, chunks: Chunk[]): void {
         input: docId,
       });
     }
+    if (chunk.context !== undefined && typeof chunk.context !== 'string') {
+      throw kbError(
+        'INVALID_OPTION',
+        `Chunk ${chunk.index} of document "${docId}" has a context that is not a string.`,
+        {
+          input: docId,
+        },
+      );
+    }
     indexes.add(chunk.index);
   }
   const roles = new Map(chunks.map((chunk) => [chunk.index, chunk.role]));
@@ -961,6 +1104,7 @@ function toStoredChunk(row: ChunkRow): StoredChunk {
     tokenCount: row.token_count,
     role: row.role,
     ...(row.parent_chunk_id !== null ? { parentChunkId: row.parent_chunk_id } : {}),
+    context: row.context,
     metadata: JSON.parse(row.metadata) as Metadata,
     textHash: row.text_hash,
   };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLocalKbError, type LocalKbError } from '../../src/errors.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Chunk } from '../../src/types.js';
 import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
@@ -29,8 +29,8 @@ function rawCounts(dbPath: string) {
       documents: count('SELECT count(*) FROM documents'),
       chunks: count('SELECT count(*) FROM chunks'),
       vectors: count('SELECT count(*) FROM vectors'),
-      // A contentless FTS5 table answers a match for every indexed token; '*' is not allowed, so count per term.
-      ftsRows: count('SELECT count(*) FROM chunks_fts_docsize'),
+      // One docsize row per section FTS5 indexes.
+      ftsRows: count('SELECT count(*) FROM bm25_fts_docsize'),
     };
   } finally {
     db.close();
@@ -72,7 +72,9 @@ describe('SqliteStore', () => {
 
       const db = new Database(dbPath, { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([SCHEMA_VERSION]);
+      expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual(
+        MIGRATIONS.map((m) => m.version),
+      );
       db.close();
     });
 
@@ -265,7 +267,7 @@ describe('SqliteStore', () => {
       expect(thrown(() => store.upsertDocument(document, chunks, [vector])).code).toBe('INVALID_OPTION');
     });
 
-    it('keeps parent chunks out of BM25 and links children to them', () => {
+    it('indexes sections (parents) for BM25, not their children, and links children to them', () => {
       const { document } = makeDocument('h', ['parent text about penguins and their colonies']);
       const chunks: Chunk[] = [
         {
@@ -299,12 +301,13 @@ describe('SqliteStore', () => {
       const { addedChunkIds } = store.upsertDocument(document, chunks, vectors);
       const [parentId, childA, childB] = addedChunkIds as [number, number, number];
 
-      expect(store.bm25Search('colonies', 10).map((r) => r.id)).toEqual([childB]);
+      expect(store.bm25Search('colonies', 10).map((r) => r.id)).toEqual([parentId]);
       expect(store.getChunks([childA])[0]?.parentChunkId).toBe(parentId);
       const parents = store.getParentChunks([childA, childB, parentId]);
       expect([...parents.keys()].sort()).toEqual([childA, childB].sort());
       expect(parents.get(childA)?.role).toBe('parent');
-      expect(rawCounts(dbPath)).toMatchObject({ chunks: 3, vectors: 2, ftsRows: 2 });
+      expect(store.passagesOfSections([parentId]).get(parentId)).toEqual([childA, childB]);
+      expect(rawCounts(dbPath)).toMatchObject({ chunks: 3, vectors: 2, ftsRows: 1 });
     });
 
     it('rejects a child that names a chunk which is not a parent', () => {

@@ -83,8 +83,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const dataset = await loadBeirDataset(beir, { split });
   const datasetName = path.basename(path.resolve(beir)).toLowerCase();
 
-  // A BEIR document is judged whole: keep it one chunk where the model allows (BM25-only stores always can).
-  // The generator only writes answers for --answers; retrieval metrics never call it.
+  // The store is laid out as any other (sections for BM25, passages for the embedder); queries rank whole
+  // documents, as BEIR judges them. The generator only writes answers for --answers; retrieval metrics never call it.
   const generator = generatorFrom(
     stringOption(args, 'generator') ?? 'extractive',
     stringOption(args, 'model'),
@@ -92,7 +92,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   );
   const kb = await LocalKnowledgeBase.open(db, {
     ...localOptionsFrom('eval', args),
-    chunking: { chunkSize: Number.MAX_SAFE_INTEGER, chunkOverlap: 0 },
     generation: { generator },
   });
   const timings: Record<string, number> = {};
@@ -150,6 +149,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const started = Date.now();
     const progress = new ProgressLine();
     const run = await runRetrieval(kb, dataset.queries, {
+      level: 'document',
       ...(searchType ? { searchType } : {}),
       ...(reranker ? { reranker } : {}),
       onProgress: (done, total) => progress.count(done, total, 'queries'),
