@@ -150,7 +150,9 @@ export async function runIngest(
         waiting: 0,
       };
       documents.push(item);
-      progress.fileTaken(document.id, size, chunks.length);
+      // Progress counts what is embedded: passages, not the sections stored beside them for BM25.
+      const counted = embedder ? chunks.filter((chunk) => chunk.role !== 'parent').length : chunks.length;
+      progress.fileTaken(document.id, size, counted);
       if (!embedder) {
         writeReady();
         continue;

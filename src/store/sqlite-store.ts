@@ -107,7 +107,12 @@ export interface ScoredId {
 
 export interface StoreStats {
   documents: number;
+  /** Every chunk: passages and the sections made of several passages. */
   chunks: number;
+  /** Chunks the embedder reads and search returns (leaves and children). */
+  passages: number;
+  /** Units BM25 ranks (parents and leaves). */
+  sections: number;
   vectors: number;
   dimensions?: number;
   embedderId?: string;
@@ -652,6 +657,8 @@ export class SqliteStore {
     return {
       documents: count('SELECT count(*) FROM documents'),
       chunks: this.countChunks(),
+      passages: count("SELECT count(*) FROM chunks WHERE role <> 'parent'"),
+      sections: count("SELECT count(*) FROM chunks WHERE role <> 'child'"),
       vectors: this.countVectors(),
       ...(embedder ? { dimensions: embedder.dimensions, embedderId: embedder.id } : {}),
       storeBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),

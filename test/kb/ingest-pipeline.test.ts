@@ -72,7 +72,7 @@ describe('the ingest pipeline', () => {
       expect(Math.max(...embedder.calls)).toBeLessThanOrEqual(16);
       const moving = new Set(events.filter((e) => e.chunks < summary.chunksEmbedded).map((e) => e.chunks));
       expect(moving.size).toBeGreaterThan(5);
-      expect((await kb.stats()).chunks).toBe(summary.chunksEmbedded);
+      expect((await kb.stats()).passages).toBe(summary.chunksEmbedded);
     } finally {
       await kb.close();
     }
@@ -118,7 +118,7 @@ describe('the ingest pipeline', () => {
       expect(stats.documents).toBeGreaterThan(0);
       expect(stats.documents).toBeLessThan(20);
       // Every stored document is whole: its chunks and vectors are all there.
-      expect(stats.vectors).toBe(stats.chunks);
+      expect(stats.vectors).toBe(stats.passages);
     } finally {
       await kb.close();
     }
