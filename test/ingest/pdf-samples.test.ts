@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadFile } from '../../src/ingest/index.js';
+import { bigramSimilarity } from '../helpers/text-similarity.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const samples = path.resolve(repoRoot, '../shared/data/pdf-sample-files');
@@ -19,24 +20,6 @@ const manifest: ManifestEntry[] = available
   ? JSON.parse(readFileSync(path.join(samples, 'manifest.json'), 'utf8')).files
   : [];
 const sample = (rel: string) => path.join(samples, rel);
-
-/** Dice coefficient of word-bigram multisets: 1 for the same text, near 0 for unrelated or shuffled text. */
-function bigramSimilarity(a: string, b: string): number {
-  const bigrams = (text: string) => {
-    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-    const counts = new Map<string, number>();
-    for (let i = 0; i + 1 < words.length; i++) {
-      const key = `${words[i]} ${words[i + 1]}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    return { counts, total: Math.max(0, words.length - 1) };
-  };
-  const x = bigrams(a);
-  const y = bigrams(b);
-  let shared = 0;
-  for (const [key, n] of x.counts) shared += Math.min(n, y.counts.get(key) ?? 0);
-  return (2 * shared) / (x.total + y.total);
-}
 
 describe.skipIf(!available)('real-world PDFs (py-pdf/sample-files)', () => {
   it('reports the password-protected PDF as PDF_ENCRYPTED', async () => {

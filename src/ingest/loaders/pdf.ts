@@ -1,6 +1,7 @@
 import { kbError } from '../../errors.js';
 import type { PageSpan } from '../../types.js';
 import type { Loader } from './loader.js';
+import { type PdfTextItem, pageTextFromItems } from './pdf-page-text.js';
 import { normaliseLineEndings } from './text-decoding.js';
 
 /** Text between pages in `SourceDocument.text`; a paragraph break, so chunks prefer to end at a page's end. */
@@ -10,31 +11,80 @@ export const PAGE_SEPARATOR = '\n\n';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
+/** The part of a pdf.js build (pdfjs-dist or unpdf's serverless copy) that text extraction uses. */
+export interface PdfJsModule {
+  getDocument(params: {
+    data: Uint8Array;
+    verbosity: number;
+    isEvalSupported: boolean;
+    stopAtErrors: boolean;
+  }): {
+    promise: Promise<PdfJsDocument>;
+  };
+}
+interface PdfJsDocument {
+  numPages: number;
+  getMetadata(): Promise<{ info: unknown }>;
+  getPage(pageNumber: number): Promise<{
+    getTextContent(): Promise<{ items: Array<PdfTextItem | object> }>;
+    cleanup(): unknown;
+  }>;
+  destroy(): Promise<void>;
+}
+
+/** pdf.js's VerbosityLevel.ERRORS: warnings about fonts and broken objects are not the user's concern. */
+const VERBOSITY_ERRORS = 0;
+
 /**
- * PDFs through pdf-parse (pdf.js): the text of each page, joined by a blank line, with one `PageSpan` per page.
- * Password-protected → PDF_ENCRYPTED, unparseable → PDF_CORRUPT, no text on any page → PDF_NO_TEXT.
+ * The cleaned text of every page and the document title, read with `pdfjs`. Errors are pdf.js's own
+ * (PasswordException, InvalidPDFException…); the loader maps them to LocalKbErrors.
+ */
+export async function readPdfPages(
+  pdfjs: PdfJsModule,
+  bytes: Uint8Array,
+): Promise<{ pageTexts: string[]; title: string }> {
+  // pdf.js transfers (detaches) the buffer it is given, so it gets a copy.
+  const task = pdfjs.getDocument({
+    data: new Uint8Array(bytes),
+    verbosity: VERBOSITY_ERRORS,
+    isEvalSupported: false,
+    stopAtErrors: false,
+  });
+  const pdf = await task.promise;
+  try {
+    const { info } = await pdf.getMetadata();
+    const rawTitle = (info as { Title?: unknown } | undefined)?.Title;
+    const pageTexts: string[] = [];
+    for (let n = 1; n <= pdf.numPages; n++) {
+      const page = await pdf.getPage(n);
+      pageTexts.push(cleanPageText(pageTextFromItems((await page.getTextContent()).items)));
+      page.cleanup();
+    }
+    const title = typeof rawTitle === 'string' ? cleanPageText(rawTitle).replace(/\s+/g, ' ') : '';
+    return { pageTexts, title };
+  } finally {
+    await pdf.destroy();
+  }
+}
+
+/**
+ * PDFs through pdf.js (unpdf's dependency-free build, no canvas): the text of each page, joined by a blank line,
+ * with one `PageSpan` per page. Password-protected → PDF_ENCRYPTED, unparseable → PDF_CORRUPT, no text on any
+ * page → PDF_NO_TEXT.
  */
 export const pdfLoader: Loader = {
   format: 'pdf',
   extensions: ['.pdf'],
   async load(bytes, file) {
-    // Loaded on first use: pdf.js is large and only PDF ingestion needs it.
-    const { PDFParse, VerbosityLevel } = await import('pdf-parse');
-    // pdf.js may transfer (detach) the buffer it is given, so it gets a copy.
-    const parser = new PDFParse({ data: new Uint8Array(bytes), verbosity: VerbosityLevel.ERRORS });
-    let pageTexts: string[];
-    let rawTitle: unknown;
+    // Loaded on first use: pdf.js is 1.5 MB of code that only PDF ingestion needs.
+    const pdfjs = (await import('unpdf/pdfjs')) as unknown as PdfJsModule;
+    let read: { pageTexts: string[]; title: string };
     try {
-      const info = await parser.getInfo();
-      rawTitle = info.info?.Title;
-      const result = await parser.getText({ pageJoiner: '' });
-      pageTexts = result.pages.map((page) => cleanPageText(page.text));
+      read = await readPdfPages(pdfjs, bytes);
     } catch (cause) {
       throw pdfError(cause, file);
-    } finally {
-      await parser.destroy();
     }
-
+    const { pageTexts, title } = read;
     const pages: PageSpan[] = [];
     let text = '';
     pageTexts.forEach((pageText, i) => {
@@ -50,12 +100,12 @@ export const pdfLoader: Loader = {
         { input: file },
       );
     }
-    const title = typeof rawTitle === 'string' ? cleanPageText(rawTitle).replace(/\s+/g, ' ') : '';
     return title ? { text, pages, title } : { text, pages };
   },
 };
 
-function cleanPageText(text: string): string {
+/** What every page text goes through: Unix line ends, no control characters, no surrounding whitespace. */
+export function cleanPageText(text: string): string {
   return normaliseLineEndings(text).replace(CONTROL_CHARACTERS, '').trim();
 }
 
