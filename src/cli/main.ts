@@ -46,6 +46,18 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import('./commands/emulator.js'), 'emulatorCommand'),
     summary: 'start the offline Amazon Bedrock emulator',
   },
+  models: {
+    run: lazy(() => import('./commands/models.js'), 'modelsCommand'),
+    summary: 'list Bedrock foundation models and inference profiles',
+  },
+  finetune: {
+    run: lazy(() => import('./commands/finetune.js'), 'finetuneCommand'),
+    summary: 'validate fine-tuning data; create, watch, list and stop Bedrock customization jobs',
+  },
+  provisioned: {
+    run: lazy(() => import('./commands/provisioned.js'), 'provisionedCommand'),
+    summary: 'create, watch, list, update and delete Bedrock provisioned throughput',
+  },
   demo: {
     run: lazy(() => import('./commands/demo.js'), 'demoCommand'),
     summary: 'ingest the bundled example corpus and run a few questions',

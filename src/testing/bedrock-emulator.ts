@@ -11,6 +11,7 @@ import type { CallSubject, WireOperation } from '../serve/wire/operation.js';
 import { verifyRequestAuth } from '../serve/wire/request-auth.js';
 import { WireRouter } from '../serve/wire/router.js';
 import { agentRoutes } from './agent-operations.js';
+import { customizationRoutes } from './customization-operations.js';
 import { EmulatedModelGenerator } from './emulated-generator.js';
 import { EMULATED_RERANK_MODELS, TermOverlapReranker } from './emulated-reranker.js';
 import type {
@@ -25,6 +26,8 @@ import { foundationModelRoutes } from './foundation-model-operations.js';
 import { KnowledgeBaseRegistry } from './knowledge-base-registry.js';
 import { familyFor } from './model-families.js';
 import { type ModelDirectory, resolveModelId } from './model-ids.js';
+import { EmulatorClock, ModelLifecycleState } from './model-lifecycle-state.js';
+import { provisionedThroughputRoutes } from './provisioned-throughput-operations.js';
 import { completeText, RUNTIME_ROUTES, type RuntimeOperation } from './runtime-operations.js';
 
 const DEFAULT_CREDENTIALS = {
@@ -139,6 +142,21 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     ...(options.retrievePageSize === undefined ? {} : { retrievePageSize: options.retrievePageSize }),
   };
 
+  const clock = new EmulatorClock();
+  const s3Buckets = options.s3Buckets ?? {};
+  const lifecycle = new ModelLifecycleState(
+    clock,
+    {
+      customizationJobMs: options.customizationJobMs ?? 3000,
+      provisioningMs: options.provisioningMs ?? 1000,
+    },
+    catalogue,
+    (s3Uri) => {
+      const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(s3Uri);
+      const folder = match ? s3Buckets[match[1]!] : undefined;
+      return folder === undefined ? undefined : path.join(path.resolve(folder), ...match![2]!.split('/'));
+    },
+  );
   const router = new WireRouter<EmulatedRoute>();
   for (const [method, pattern, name, operation] of RUNTIME_ROUTES) {
     router.add(method, pattern, name, { service: 'runtime', operation });
@@ -147,6 +165,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     ...agentRuntimeRoutes(backend),
     ...agentRoutes(registry),
     ...foundationModelRoutes(catalogue, region),
+    ...customizationRoutes(lifecycle, catalogue, region),
+    ...provisionedThroughputRoutes(lifecycle, catalogue, region),
   ]) {
     router.add(method, pattern, name, { service: 'agent', operation });
   }
@@ -295,6 +315,14 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     respondTo(model, response) {
       scripts.push({ model, response });
     },
+    advanceClock(ms) {
+      if (!Number.isFinite(ms) || ms < 0) {
+        throw kbError('INVALID_OPTION', `advanceClock takes a non-negative number of ms, got ${ms}.`, {
+          input: 'ms',
+        });
+      }
+      clock.advance(ms);
+    },
     aliasModel(modelIdOrArn, baseModelId) {
       if (!catalogue.foundationModel(baseModelId.replace(/^(us|us-gov|eu|apac|global)\./, ''))) {
         throw kbError(
@@ -427,6 +455,8 @@ const KNOWN_OPTIONS = [
   'transitionMs',
   'retrievePageSize',
   'models',
+  'customizationJobMs',
+  'provisioningMs',
 ];
 
 function validateOptions(options: BedrockEmulatorOptions): void {
@@ -466,9 +496,9 @@ function validateOptions(options: BedrockEmulatorOptions): void {
       );
     }
   }
-  for (const name of ['transitionMs', 'retrievePageSize'] as const) {
+  for (const name of ['transitionMs', 'retrievePageSize', 'customizationJobMs', 'provisioningMs'] as const) {
     const value = options[name];
-    const minimum = name === 'transitionMs' ? 0 : 1;
+    const minimum = name === 'retrievePageSize' ? 1 : 0;
     if (value !== undefined && (!Number.isInteger(value) || value < minimum)) {
       throw kbError(
         'INVALID_OPTION',

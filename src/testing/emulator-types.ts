@@ -44,6 +44,10 @@ export interface BedrockEmulatorOptions {
   transitionMs?: number;
   /** Most results per Retrieve response; the rest follow through nextToken. Default: all in one response. */
   retrievePageSize?: number;
+  /** How long a model customization job trains on the emulator's clock, in ms. Default 3000. */
+  customizationJobMs?: number;
+  /** How long a provisioned throughput is Creating or Updating on the emulator's clock, in ms. Default 1000. */
+  provisioningMs?: number;
 }
 
 export interface RecordedRequest {
@@ -132,6 +136,11 @@ export interface BedrockEmulator {
     model: ModelMatcher,
     response: ScriptedResponse | ((request: RecordedRequest) => ScriptedResponse),
   ): void;
+  /**
+   * Moves the clock customization jobs and provisioned throughputs run on: `advanceClock(3000)` finishes a job
+   * started with the default customizationJobMs at once.
+   */
+  advanceClock(ms: number): void;
   /** Lets an opaque model id or ARN (e.g. a provisioned model) answer as `baseModelId`. */
   aliasModel(modelIdOrArn: string, baseModelId: string): void;
   /** The local knowledge base behind a managed knowledge base id (once it is ACTIVE), for inspection. */

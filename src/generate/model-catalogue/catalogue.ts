@@ -94,7 +94,10 @@ export class ModelCatalogue {
   readonly #models = new Map<string, FoundationModelEntry>();
   readonly #applicationProfiles = new Map<string, InferenceProfileEntry>();
   /** Custom and provisioned model ARNs → the foundation model id behind them. */
-  readonly #derived = new Map<string, { kind: 'custom-model' | 'provisioned-model'; modelId: string }>();
+  readonly #derived = new Map<
+    string,
+    { kind: 'custom-model' | 'provisioned-model'; modelId: string; ready: () => boolean }
+  >();
 
   constructor(options: ModelCatalogueOptions = {}) {
     if (options.builtIn !== false)
@@ -108,15 +111,29 @@ export class ModelCatalogue {
     return entry;
   }
 
-  /** Registers a custom or provisioned model ARN that answers as `baseModelIdOrArn` (a model id or a known ARN). */
-  addDerivedModel(arn: string, kind: 'custom-model' | 'provisioned-model', baseModelIdOrArn: string): void {
+  /**
+   * Registers a custom or provisioned model ARN that answers as `baseModelIdOrArn` (a model id or a known ARN).
+   * Custom models answer only through provisioned throughput; a provisioned one answers while `ready()` holds.
+   */
+  addDerivedModel(
+    arn: string,
+    kind: 'custom-model' | 'provisioned-model',
+    baseModelIdOrArn: string,
+    ready: () => boolean = () => true,
+  ): void {
     const base = this.#derived.get(baseModelIdOrArn)?.modelId ?? this.#modelIdOf(baseModelIdOrArn);
     if (base === undefined || !this.#models.has(base)) {
       throw kbError('UNKNOWN_MODEL', `"${baseModelIdOrArn}" is not a model in the catalogue.`, {
         input: baseModelIdOrArn,
       });
     }
-    this.#derived.set(arn, { kind, modelId: base });
+    this.#derived.set(arn, { kind, modelId: base, ready });
+  }
+
+  /** The foundation model behind a registered custom or provisioned model ARN. */
+  derivedModel(arn: string): FoundationModelEntry | undefined {
+    const derived = this.#derived.get(arn);
+    return derived && this.#models.get(derived.modelId);
   }
 
   removeDerivedModel(arn: string): void {
@@ -196,6 +213,9 @@ export class ModelCatalogue {
     const derived = this.#derived.get(identifier);
     if (derived) {
       const model = this.#models.get(derived.modelId);
+      if (model && derived.kind === 'custom-model')
+        return { ok: false, reason: 'needs-provisioned', modelId: identifier };
+      if (model && !derived.ready()) return { ok: false, reason: 'not-in-service', modelId: identifier };
       if (model) return { ok: true, kind: derived.kind, model };
     }
     const arn = ARN.exec(identifier);
@@ -242,6 +262,15 @@ export function modelIdentifierMessage(
   resolution: Extract<ModelResolution, { ok: false }>,
   identifier: string,
 ) {
+  if (resolution.reason === 'needs-provisioned') {
+    return (
+      `Invocation of model ID ${identifier} with on-demand throughput isn't supported. ` +
+      'Retry your request with the ARN of a Provisioned Throughput that hosts this custom model.'
+    );
+  }
+  if (resolution.reason === 'not-in-service') {
+    return `The Provisioned Throughput ${identifier} is not InService yet; call it once GetProvisionedModelThroughput says InService.`;
+  }
   if (resolution.reason === 'needs-profile') {
     return (
       `Invocation of model ID ${resolution.modelId ?? identifier} with on-demand throughput isn't supported. ` +

@@ -241,6 +241,28 @@ export const FOUNDATION_MODELS: readonly FoundationModelEntry[] = [
   model('stability.sd3-5-large-v1:0', 'Stable Diffusion 3.5 Large', 'Stability AI', { in: TI, out: I }),
   model('stability.stable-image-core-v1:1', 'Stable Image Core 1.0', 'Stability AI', { out: I }),
   model('stability.stable-image-ultra-v1:1', 'Stable Image Ultra 1.0', 'Stability AI', { out: I }),
+  // Context-length variants Bedrock offers for Provisioned Throughput only
+  model('amazon.titan-text-express-v1:0:8k', 'Titan Text G1 - Express', 'Amazon', {
+    access: 'none',
+    provisioned: true,
+    custom: ['FINE_TUNING', 'CONTINUED_PRE_TRAINING'],
+    system: false,
+  }),
+  model('amazon.titan-embed-text-v2:0:8k', 'Titan Text Embeddings V2', 'Amazon', {
+    out: E,
+    access: 'none',
+    provisioned: true,
+  }),
+  model('amazon.nova-micro-v1:0:128k', 'Nova Micro', 'Amazon', { access: 'none', provisioned: true }),
+  model('amazon.nova-lite-v1:0:300k', 'Nova Lite', 'Amazon', { in: TIV, access: 'none', provisioned: true }),
+  model('amazon.nova-pro-v1:0:300k', 'Nova Pro', 'Amazon', { in: TIV, access: 'none', provisioned: true }),
+  CLAUDE('claude-3-haiku-20240307-v1:0:48k', 'Claude 3 Haiku', { access: 'none', provisioned: true }),
+  CLAUDE('claude-3-haiku-20240307-v1:0:200k', 'Claude 3 Haiku', { access: 'none', provisioned: true }),
+  model('cohere.embed-english-v3:0:512', 'Embed English', 'Cohere', {
+    out: E,
+    access: 'none',
+    provisioned: true,
+  }),
   // Writer
   model('writer.palmyra-x4-v1:0', 'Palmyra X4', 'Writer', { access: 'ip' }),
   model('writer.palmyra-x5-v1:0', 'Palmyra X5', 'Writer', { access: 'ip' }),

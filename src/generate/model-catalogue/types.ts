@@ -52,7 +52,9 @@ export type ModelResolution =
   | {
       ok: false;
       /** `invalid`: nothing by that id; `needs-profile`: a foundation model not offered on demand;
-       * `not-found`: a well-formed ARN of a custom or provisioned model the catalogue does not hold. */
-      reason: 'invalid' | 'needs-profile' | 'not-found';
+       * `not-found`: a well-formed ARN of a custom or provisioned model the catalogue does not hold;
+       * `needs-provisioned`: a custom model, which answers only through provisioned throughput;
+       * `not-in-service`: a provisioned throughput that is still being created or updated. */
+      reason: 'invalid' | 'needs-profile' | 'not-found' | 'needs-provisioned' | 'not-in-service';
       modelId?: string;
     };
