@@ -18,7 +18,7 @@ const ENGLISH =
   'Researchers found that regular exercise lowers blood pressure in older adults. ' +
   "The study's 1,204 participants (aged 60-85) walked for 30 minutes a day; their risk of stroke fell by 12%.";
 
-describe('models written by scripts/generate-test-models.py', () => {
+describe('models written by test/helpers/onnx/bert-model.ts', () => {
   it('load in the transformers.js feature-extraction pipeline, which pools as TransformersEmbedder does', async () => {
     const texts = ['Blood pressure rises with age.', ENGLISH];
     const extractor = (await pipeline('feature-extraction', TINY_EMBEDDER_PATH, {

@@ -1,19 +1,20 @@
 /**
- * Random-weight BERT models written by scripts/generate-test-models.py into test/fixtures/generated/ (gitignored).
- * test/global-setup.ts generates the tiny ones before the suite; benchmarks call `ensureGeneratedModel` themselves.
+ * Random-weight BERT models written by test/helpers/onnx/bert-model.ts into test/fixtures/generated/ (gitignored).
+ * test/global-setup.ts writes the tiny ones before the suite; benchmarks call `ensureGeneratedModel` themselves.
  */
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BertShapeName, writeBertModelFolder } from './onnx/bert-model.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GENERATED_MODELS_DIR = path.join(REPO_ROOT, 'test/fixtures/generated');
-export const GENERATOR_SCRIPT = path.join(REPO_ROOT, 'scripts/generate-test-models.py');
+/** The sources that write the models: a change to any of them writes the models anew. */
+const WRITER_DIR = path.join(REPO_ROOT, 'test/helpers/onnx');
 
-export type GeneratedModelShape = 'tiny' | 'minilm' | 'cross-encoder-tiny' | 'cross-encoder-minilm';
+export type GeneratedModelShape = BertShapeName;
 
 /** Feature-extraction model: 2 layers, hidden 32, 4096-piece WordPiece vocabulary, 254-token input limit. */
 export const TINY_EMBEDDER_PATH = path.join(GENERATED_MODELS_DIR, 'tiny-embedder');
@@ -28,30 +29,32 @@ export const TEST_MODELS: ReadonlyArray<{ folder: string; shape: GeneratedModelS
   { folder: TINY_CROSS_ENCODER_PATH, shape: 'cross-encoder-tiny' },
 ];
 
-const PYTHON = process.env.LOCALKB_PYTHON ?? '/usr/bin/python3';
 const STAMP_FILE = '.generator-stamp';
 
+function writerHash(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(WRITER_DIR).sort())
+    hash.update(file).update(readFileSync(path.join(WRITER_DIR, file)));
+  return hash.digest('hex');
+}
+
 /**
- * Writes `shape` into `folder` unless it is already there from the current generator script and seed.
- * Generates into a sibling temporary folder and renames it, so parallel test runs never see a half-written model.
+ * Writes `shape` into `folder` unless it is already there from the current writer and seed.
+ * Writes into a sibling temporary folder and renames it, so parallel test runs never see a half-written model.
  */
 export function ensureGeneratedModel(folder: string, shape: GeneratedModelShape, seed = 42): string {
-  const stamp = `${shape} seed=${seed} script=${createHash('sha256').update(readFileSync(GENERATOR_SCRIPT)).digest('hex')}`;
+  const stamp = `${shape} seed=${seed} writer=${writerHash()}`;
   const stampPath = path.join(folder, STAMP_FILE);
   if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) return folder;
 
-  assertPythonOnnx();
   const staging = `${folder}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(path.dirname(folder), { recursive: true });
   try {
-    execFileSync(PYTHON, [GENERATOR_SCRIPT, '--out', staging, '--shape', shape, '--seed', String(seed)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    writeBertModelFolder(staging, shape, seed);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`scripts/generate-test-models.py --shape ${shape} failed:\n${stderr}`, { cause: error });
+    throw error;
   }
   writeFileSync(path.join(staging, STAMP_FILE), stamp);
   const stale = `${folder}.stale-${process.pid}`;
@@ -69,16 +72,4 @@ export function ensureGeneratedModel(folder: string, shape: GeneratedModelShape,
 /** The all-MiniLM-L6-v2-shaped model for benchmarks: `ensureMinilmShapedModel()` returns its folder. */
 export function ensureMinilmShapedModel(): string {
   return ensureGeneratedModel(MINILM_SHAPED_PATH, 'minilm');
-}
-
-function assertPythonOnnx(): void {
-  try {
-    execFileSync(PYTHON, ['-c', 'import onnx, numpy'], { stdio: 'ignore' });
-  } catch {
-    throw new Error(
-      `${PYTHON} cannot import onnx and numpy, which scripts/generate-test-models.py needs to write the test models. ` +
-        'Run scripts/install-system-deps.sh (installs Debian python3-onnx and python3-numpy), ' +
-        'or set LOCALKB_PYTHON to a python3 that has onnx and numpy.',
-    );
-  }
 }
