@@ -117,7 +117,7 @@ export function buildVocab(size: number): string[] {
   return vocab;
 }
 
-function tokenizerJson(vocab: string[], maxLength: number): unknown {
+function tokenizerJson(maxLength: number): unknown {
   const added = (
     [
       [PAD_ID, '[PAD]'],
@@ -176,7 +176,7 @@ const VOCAB_PLACEHOLDER = '\u0000vocab';
 function tokenizerJsonText(vocab: string[], maxLength: number): string {
   const indent = '      ';
   const entries = vocab.map((token, i) => `${indent}${JSON.stringify(token)}: ${i}`).join(',\n');
-  return `${JSON.stringify(tokenizerJson(vocab, maxLength), null, 2)}\n`.replace(
+  return `${JSON.stringify(tokenizerJson(maxLength), null, 2)}\n`.replace(
     JSON.stringify(VOCAB_PLACEHOLDER),
     `{\n${entries}\n    }`,
   );
