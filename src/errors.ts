@@ -48,6 +48,7 @@ export const ERROR_CODES = {
     'A sessionId names no session this knowledge base issued (never issued, expired, or from another server).',
   KNOWLEDGE_BASE_ERROR: 'A managed Bedrock Knowledge Base operation failed.',
   INGESTION_JOB_FAILED: 'A Bedrock Knowledge Base ingestion job failed.',
+  BUDGET_EXCEEDED: 'A call would exceed a cost, token or concurrency limit; it was not sent.',
   // evaluation
   DATASET_INVALID: 'An evaluation dataset is missing files or malformed.',
 } as const;

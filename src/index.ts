@@ -3,6 +3,12 @@
  * The public API: knowledge bases first, then each stage's building blocks for those who compose their own.
  */
 
+export {
+  ResponseCache,
+  type ResponseCacheOptions,
+  type ResponseCacheStats,
+  responseCacheKey,
+} from './cache/response-cache.js';
 export * from './embed/index.js';
 export * from './errors.js';
 export { runRetrieval, tuneHybridWeights } from './eval/evaluate-knowledge-base.js';

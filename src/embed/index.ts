@@ -78,3 +78,4 @@ export function createEmbedder(
     { input: name },
   );
 }
+export { cachedEmbedder } from './cached-embedder.js';

@@ -14,6 +14,16 @@ export {
 export { BedrockInvokeGenerator, type BedrockInvokeGeneratorOptions } from './bedrock-invoke-generator.js';
 export type { BedrockClientOptions } from './bedrock-runtime.js';
 export {
+  Budget,
+  type BudgetLimits,
+  budgetedGenerator,
+  type CallEstimate,
+  DryRunGenerator,
+  estimateCall,
+  estimatePromptTokens,
+} from './budget.js';
+export { type CachedGeneratorOptions, cachedGenerator } from './cached-generator.js';
+export {
   ExtractiveGenerator,
   type ExtractiveGeneratorOptions,
   extractiveTerms,

@@ -41,6 +41,8 @@ export interface Generation {
   modelId: string;
   /** Set when a guardrail was configured: whether it intervened. */
   guardrailAction?: 'INTERVENED' | 'NONE';
+  /** Set when a response cache answered (usage is then zero: nothing was billed). */
+  cached?: boolean;
 }
 
 export type GenerationEvent = { type: 'text'; text: string } | { type: 'done'; generation: Generation };

@@ -12,6 +12,8 @@ export interface BedrockMetricsSnapshot {
   InvocationServerErrors: number;
   /** Throttled HTTP attempts, including those the SDK retried (as CloudWatch counts them). */
   InvocationThrottles: number;
+  /** Calls a response cache answered (not Bedrock invocations, so not in Invocations). */
+  CacheHits: number;
 }
 
 interface ModelCounters {
@@ -22,6 +24,7 @@ interface ModelCounters {
   clientErrors: number;
   serverErrors: number;
   throttles: number;
+  cacheHits: number;
 }
 
 function emptyCounters(): ModelCounters {
@@ -33,6 +36,7 @@ function emptyCounters(): ModelCounters {
     clientErrors: 0,
     serverErrors: 0,
     throttles: 0,
+    cacheHits: 0,
   };
 }
 
@@ -58,6 +62,7 @@ function snapshotOf(counters: ModelCounters): BedrockMetricsSnapshot {
     InvocationClientErrors: counters.clientErrors,
     InvocationServerErrors: counters.serverErrors,
     InvocationThrottles: counters.throttles,
+    CacheHits: counters.cacheHits,
   };
 }
 
@@ -76,6 +81,10 @@ export class BedrockMetrics {
     if (!counters) {
       counters = emptyCounters();
       this.#byModel.set(event.modelId, counters);
+    }
+    if (event.cacheHit) {
+      counters.cacheHits += 1;
+      return;
     }
     const throttles = event.throttledAttempts ?? (event.errorClass === 'throttle' ? 1 : 0);
     counters.throttles += throttles;
@@ -106,6 +115,7 @@ export class BedrockMetrics {
       total.clientErrors += counters.clientErrors;
       total.serverErrors += counters.serverErrors;
       total.throttles += counters.throttles;
+      total.cacheHits += counters.cacheHits;
     }
     return snapshotOf(total);
   }

@@ -22,6 +22,8 @@ export interface UsageEvent {
   throttledAttempts?: number;
   /** Milliseconds since the epoch when the call ended. */
   timestamp: number;
+  /** Set when a response cache answered: no model was called, nothing was billed (tokens are 0). */
+  cacheHit?: boolean;
 }
 
 export type UsageListener = (event: UsageEvent) => void;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKnowledgeBase } from '../../src/kb/local-knowledge-base.js';
 import { type BedrockEmulator, startBedrockEmulator } from '../../src/testing/index.js';
 import { REPO_ROOT } from '../helpers/models.js';
 
@@ -158,5 +159,31 @@ describe('localkb provisioned', () => {
     const got = await localkb(['provisioned', 'get', 'cli-pt', '--wait', '--interval', '1']);
     expect(got.stdout).toContain('cli-pt: InService, 1/1 model units, no commitment');
     expect((await localkb(['provisioned', 'delete', 'cli-pt'])).code).toBe(0);
+  });
+});
+
+describe('localkb ask --dry-run', () => {
+  it('prints what the model call would send and cost without calling the model', async () => {
+    const db = path.join(dir, 'kb.db');
+    const kb = await LocalKnowledgeBase.open(db, { embedder: 'none' });
+    await kb.ingest([{ id: 'light', text: 'The Eddystone lighthouse was built by John Smeaton in 1759.' }]);
+    await kb.close();
+    emulator.reset();
+    const { code, stdout } = await localkb([
+      'ask',
+      'who built the Eddystone lighthouse?',
+      '--db',
+      db,
+      '--model',
+      'anthropic.claude-3-haiku-20240307-v1:0',
+      '--max-tokens',
+      '200',
+      '--dry-run',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /Dry run: would call anthropic\.claude-3-haiku-20240307-v1:0 with ~\d+ input tokens and up to 200 output tokens \(at most \$0\.\d+\)/,
+    );
+    expect(emulator.requests.filter((request) => request.operation === 'Converse')).toHaveLength(0);
   });
 });

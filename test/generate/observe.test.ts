@@ -51,6 +51,7 @@ describe('BedrockMetrics', () => {
       InvocationClientErrors: 1,
       InvocationServerErrors: 1,
       InvocationThrottles: 4,
+      CacheHits: 0,
     });
     const total = metrics.snapshot();
     expect(total.Invocations).toBe(102);

@@ -1,6 +1,7 @@
 import { kbError } from '../../errors.js';
 import {
   BedrockConverseGenerator,
+  DryRunGenerator,
   ExtractiveGenerator,
   type Generator,
   OpenAICompatibleGenerator,
@@ -27,6 +28,9 @@ Options:
   -k, --k <n>               chunks to retrieve (default 5)
   --search-type, --filter   as for localkb query
   --json                    print the answer as JSON
+  --dry-run                 retrieve, build the prompt and print what the model call would send and cost, without
+                            calling the model (--db only)
+  --max-tokens <n>          the most output tokens to ask for (default: the model's; 4096 assumed for estimates)
 
 Bedrock uses the standard AWS configuration: region, credentials, AWS_ENDPOINT_URL_BEDROCK_RUNTIME.`;
 
@@ -63,6 +67,8 @@ export async function askCommand(argv: string[]): Promise<number> {
     'openai-base-url': { type: 'string' },
     stream: { type: 'boolean' },
     'session-id': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'max-tokens': { type: 'string' },
   });
   if (args.values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -76,7 +82,18 @@ export async function askCommand(argv: string[]): Promise<number> {
     );
   const model = stringOption(args, 'model');
   const generatorName = stringOption(args, 'generator') ?? (model ? 'bedrock' : 'extractive');
-  const generator = generatorFrom(generatorName, model, stringOption(args, 'openai-base-url'));
+  const dryRun = args.values['dry-run'] === true;
+  if (dryRun && stringOption(args, 'knowledge-base-id')) {
+    throw kbError(
+      'INVALID_OPTION',
+      'localkb ask: --dry-run works with --db; a managed knowledge base builds its prompt in Bedrock.',
+      {
+        input: '--dry-run',
+      },
+    );
+  }
+  const realGenerator = generatorFrom(generatorName, model, stringOption(args, 'openai-base-url'));
+  const generator = dryRun ? new DryRunGenerator(realGenerator.modelId) : realGenerator;
   const filter = parseFilterOption(stringOption(args, 'filter'));
   const searchType = stringOption(args, 'search-type') as RetrieveAndGenerateOptions['searchType'];
   const sessionId = stringOption(args, 'session-id');
@@ -86,10 +103,33 @@ export async function askCommand(argv: string[]): Promise<number> {
     ...(searchType ? { searchType } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(model ? { modelId: model } : {}),
+    ...(stringOption(args, 'max-tokens')
+      ? { inferenceConfig: { maxTokens: integerOption('ask', args, 'max-tokens', 1, { max: 1_000_000 }) } }
+      : {}),
   };
   const kb = await openKnowledgeBase('ask', args, { generation: { generator } });
   try {
     Object.assign(options, retrievalExtras('ask', args, kb));
+    if (generator instanceof DryRunGenerator) {
+      await kb.retrieveAndGenerate(question, options);
+      const estimates = generator.estimates;
+      if (args.values.json)
+        process.stdout.write(`${JSON.stringify({ dryRun: true, calls: estimates }, null, 2)}\n`);
+      else {
+        for (const estimate of estimates) {
+          const cost =
+            estimate.maxCostUsd === undefined
+              ? 'no price known for this model'
+              : `at most $${estimate.maxCostUsd.toFixed(6)}`;
+          process.stdout.write(
+            `Dry run: would call ${estimate.modelId} with ~${estimate.inputTokens} input tokens and up to ` +
+              `${estimate.maxOutputTokens} output tokens (${cost}). No model was called.\n`,
+          );
+        }
+        if (estimates.length === 0) process.stdout.write('Dry run: no model call would be made.\n');
+      }
+      return 0;
+    }
     if (args.values.stream) {
       for await (const event of kb.retrieveAndGenerateStream(question, options)) {
         if (event.type === 'text' && !args.values.json) process.stdout.write(event.text);
