@@ -1,5 +1,6 @@
 import { parseArgs as nodeParseArgs } from 'node:util';
-import { kbError } from '../errors.js';
+import { kbError, type LocalKbError } from '../errors.js';
+import { closestName } from '../options.js';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
@@ -8,21 +9,92 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-/** Strict parsing: a misspelled flag is an error that names it, not a silently ignored option. */
+/** Flags people bring from other tools, mapped to ours; used only when the command has the flag. */
+const FLAG_HINTS: Record<string, string> = {
+  'top-k': 'k',
+  topk: 'k',
+  'number-of-results': 'k',
+  limit: 'k',
+  n: 'k',
+  database: 'db',
+  store: 'db',
+  'kb-id': 'knowledge-base-id',
+  kb: 'knowledge-base-id',
+  'model-id': 'model',
+  'cache-directory': 'cache-dir',
+  'model-dir': 'model-path',
+  glob: 'include',
+  ignore: 'exclude',
+  silent: 'quiet',
+  verbose: 'json',
+};
+
+/**
+ * A mistake in the command line itself (unknown flag, missing or malformed value): the CLI exits 2 for these,
+ * 1 for failures. The message names the flag and, when one is close, the flag that was meant.
+ */
+export function usageError(command: string, message: string, input?: string): LocalKbError {
+  return kbError('INVALID_OPTION', `${message} Run "localkb help ${command}" for its options.`, {
+    ...(input ? { input } : {}),
+    details: { usage: true },
+  });
+}
+
+/** Strict parsing: a misspelled flag is an error that names it and the closest flag, never silently ignored. */
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpec): ParsedArgs {
+  const spec: OptionSpec = { ...options, help: { type: 'boolean', short: 'h' } };
+  checkFlagNames(command, argv, spec);
   try {
     const { values, positionals } = nodeParseArgs({
       args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      options: spec,
       allowPositionals: true,
       strict: true,
     });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw kbError('INVALID_OPTION', `localkb ${command}: ${message}. Run "localkb ${command} --help".`, {
-      cause: error,
-    });
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+    const wrapped = usageError(command, `${message}.`);
+    throw Object.assign(wrapped, { cause: error });
+  }
+}
+
+/** Unknown `--flags` and `-x` short flags before any `--`, with a suggestion from the command's own flags. */
+function checkFlagNames(command: string, argv: string[], spec: OptionSpec): void {
+  const names = Object.keys(spec);
+  const shorts = new Map(Object.entries(spec).flatMap(([name, o]) => (o.short ? [[o.short, name]] : [])));
+  let expectsValue = false;
+  for (const arg of argv) {
+    if (arg === '--') return;
+    if (expectsValue) {
+      expectsValue = false;
+      continue;
+    }
+    if (arg.startsWith('--')) {
+      const name = arg.slice(2).split('=')[0] as string;
+      const option = spec[name];
+      if (!option) {
+        const suggestion = closestName(name, names, FLAG_HINTS);
+        throw usageError(
+          command,
+          `localkb ${command}: unknown flag --${name}${suggestion ? `; did you mean --${suggestion}?` : '.'}`,
+          `--${name}`,
+        );
+      }
+      expectsValue = option.type === 'string' && !arg.includes('=');
+    } else if (/^-[A-Za-z]/.test(arg)) {
+      const letter = arg[1] as string;
+      const name = shorts.get(letter);
+      if (!name) {
+        const suggestion = closestName(letter, names, FLAG_HINTS);
+        throw usageError(
+          command,
+          `localkb ${command}: unknown flag -${letter}${suggestion ? `; did you mean --${suggestion}?` : '.'}`,
+          `-${letter}`,
+        );
+      }
+      expectsValue = spec[name]?.type === 'string' && arg.length === 2;
+    }
   }
 }
 
@@ -34,7 +106,7 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
 export function requiredString(command: string, args: ParsedArgs, name: string): string {
   const value = stringOption(args, name);
   if (value === undefined || value === '') {
-    throw kbError('INVALID_OPTION', `localkb ${command}: --${name} is required.`, { input: `--${name}` });
+    throw usageError(command, `localkb ${command}: --${name} is required.`, `--${name}`);
   }
   return value;
 }
@@ -49,11 +121,11 @@ export function integerOption(
   const raw = stringOption(args, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw kbError(
-      'INVALID_OPTION',
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+    throw usageError(
+      command,
       `localkb ${command}: --${name} must be an integer between ${min} and ${max}, got "${raw}".`,
-      { input: `--${name}` },
+      `--${name}`,
     );
   }
   return value;

@@ -58,6 +58,13 @@ export function retrievalExtras(
         { input: lambda !== undefined ? '--mmr' : '--rerank' },
       );
     }
+    if (rerank && command !== 'query') {
+      throw kbError(
+        'INVALID_OPTION',
+        `localkb ${command}: a managed knowledge base reranks in localkb query only; RetrieveAndGenerate takes no --rerank.`,
+        { input: '--rerank' },
+      );
+    }
     return rerank ? ({ reranking: { modelId: rerank } } as Partial<RetrieveOptions>) : {};
   }
   const reranker = rerankerFrom(args);

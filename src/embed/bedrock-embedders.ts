@@ -4,6 +4,7 @@
  * backoff with full jitter. This file imports only src/types.ts, src/errors.ts, src/aws-errors.ts and this
  * folder (stage rule), so its usage events are typed structurally to match src/observe's UsageEvent.
  */
+
 import {
   BedrockRuntimeClient,
   type BedrockRuntimeClientConfig,
@@ -11,6 +12,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { awsErrorClass, awsErrorName, isThrottle, mapAwsError, traceCall } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
+import { checkOptions, declareOptions, type OptionShape } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import { normalize } from './vector-math.js';
 
@@ -47,6 +49,20 @@ export interface BedrockEmbedderOptions {
   /** Called once per InvokeModel call with its token count, latency and error class. */
   onUsage?: (event: EmbeddingUsageEvent) => void;
 }
+
+const BACKOFF_OPTIONS = declareOptions<ThrottleBackoffOptions>('backoff', {
+  maxRetries: 'integer',
+  baseDelayMs: 'number',
+  maxDelayMs: 'number',
+});
+
+const BEDROCK_EMBEDDER_SHAPE: OptionShape<BedrockEmbedderOptions> = {
+  client: 'object',
+  clientConfig: 'object',
+  concurrency: 'integer',
+  backoff: BACKOFF_OPTIONS,
+  onUsage: 'function',
+};
 
 /**
  * Bedrock's embedding tokenizers are not public, so token counts are estimated conservatively: one token per
@@ -372,6 +388,13 @@ export interface TitanEmbedderOptions extends BedrockEmbedderOptions {
   normalize?: boolean;
 }
 
+export const TITAN_EMBEDDER_OPTIONS = declareOptions<TitanEmbedderOptions>('TitanEmbedder', {
+  ...BEDROCK_EMBEDDER_SHAPE,
+  modelId: 'string',
+  dimensions: 'integer',
+  normalize: 'boolean',
+});
+
 export const DEFAULT_TITAN_EMBED_MODEL_ID = 'amazon.titan-embed-text-v2:0';
 export const TITAN_MAX_INPUT_TOKENS = 8192;
 
@@ -384,6 +407,7 @@ export class TitanEmbedder extends BedrockEmbedder {
   protected readonly normalizes: boolean;
 
   constructor(options: TitanEmbedderOptions = {}) {
+    checkOptions(TITAN_EMBEDDER_OPTIONS, options);
     const modelId = options.modelId ?? DEFAULT_TITAN_EMBED_MODEL_ID;
     super(modelId, options);
     const base = baseId(modelId);
@@ -440,6 +464,13 @@ export interface CohereEmbedderOptions extends BedrockEmbedderOptions {
   truncate?: 'NONE' | 'START' | 'END';
 }
 
+export const COHERE_EMBEDDER_OPTIONS = declareOptions<CohereEmbedderOptions>('CohereEmbedder', {
+  ...BEDROCK_EMBEDDER_SHAPE,
+  modelId: 'string',
+  batchSize: 'integer',
+  truncate: 'string',
+});
+
 export const DEFAULT_COHERE_EMBED_MODEL_ID = 'cohere.embed-english-v3';
 export const COHERE_MAX_BATCH = 96;
 export const COHERE_MAX_INPUT_TOKENS = 512;
@@ -457,6 +488,7 @@ export class CohereEmbedder extends BedrockEmbedder {
   protected readonly normalizes = true;
 
   constructor(options: CohereEmbedderOptions = {}) {
+    checkOptions(COHERE_EMBEDDER_OPTIONS, options);
     const modelId = options.modelId ?? DEFAULT_COHERE_EMBED_MODEL_ID;
     super(modelId, options);
     if (!/^cohere\.embed-(english|multilingual)-v3/.test(baseId(modelId))) {

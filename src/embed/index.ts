@@ -32,9 +32,11 @@ export {
 export { cosineSimilarity, dot, norm, normalize } from './vector-math.js';
 
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Embedder } from '../types.js';
 import {
   DEFAULT_TRANSFORMERS_MODEL,
+  TRANSFORMERS_EMBEDDER_OPTIONS,
   TransformersEmbedder,
   type TransformersEmbedderOptions,
 } from './transformers-embedder.js';
@@ -42,6 +44,10 @@ import { UniversalSentenceEncoderEmbedder } from './use-embedder.js';
 
 /** Options `createEmbedder` accepts; each embedder takes the ones that apply to it. */
 export type CreateEmbedderOptions = TransformersEmbedderOptions;
+
+const CREATE_EMBEDDER_OPTIONS = declareOptions<CreateEmbedderOptions>('createEmbedder', {
+  ...TRANSFORMERS_EMBEDDER_OPTIONS.shape,
+});
 
 /**
  * The embedder for a CLI name: `minilm` (all-MiniLM-L6-v2 via transformers.js), `use` (Universal Sentence Encoder,
@@ -51,6 +57,7 @@ export function createEmbedder(
   name: 'minilm' | 'use' | (string & {}),
   options: CreateEmbedderOptions = {},
 ): Embedder {
+  checkOptions(CREATE_EMBEDDER_OPTIONS, options);
   if (name === 'minilm')
     return new TransformersEmbedder({ ...options, model: options.model ?? DEFAULT_TRANSFORMERS_MODEL });
   if (name === 'use') {

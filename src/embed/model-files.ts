@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { kbError, type LocalKbError } from '../errors.js';
+import { checkOptions, type OptionsDeclaration } from '../options.js';
 
 /** `q8` loads onnx/model_quantized.onnx, `fp32` loads onnx/model.onnx. */
 export type ModelDtype = 'q8' | 'fp32';
@@ -84,7 +85,7 @@ export interface LocalModelKind {
   /** The class: 'TransformersEmbedder'. */
   className: string;
   /** Every option the class takes; any other is rejected. */
-  optionNames: ReadonlySet<string>;
+  options: OptionsDeclaration<object>;
   /** The class's own options that must be positive integers (batchSize…). */
   positiveIntegerOptions: readonly string[];
   /** What the model is, within a sentence: 'embedding model'. */
@@ -108,18 +109,7 @@ export interface LocalModelOptions {
 
 /** Checks the options object, its keys, and the types of the shared options and the kind's integer options. */
 export function validateLocalModelOptions(options: LocalModelOptions, kind: LocalModelKind): void {
-  if (options === null || typeof options !== 'object') {
-    throw kbError('INVALID_OPTION', `${kind.className} options must be an object.`, { input: 'options' });
-  }
-  for (const key of Object.keys(options)) {
-    if (!kind.optionNames.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown ${kind.className} option "${key}"; expected one of ${[...kind.optionNames].join(', ')}.`,
-        { input: key },
-      );
-    }
-  }
+  checkOptions(kind.options, options);
   for (const key of ['model', 'modelPath', 'cacheDir'] as const) {
     const value = options[key];
     if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { kbError } from '../errors.js';
+import { declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import {
   type LocalModelKind,
@@ -44,15 +45,28 @@ export interface TransformersEmbedderOptions {
   maxInputTokens?: number;
 }
 
+export const TRANSFORMERS_EMBEDDER_OPTIONS = declareOptions<TransformersEmbedderOptions>(
+  'TransformersEmbedder',
+  {
+    model: 'string',
+    modelPath: 'string',
+    cacheDir: 'string',
+    offline: 'boolean',
+    dtype: 'string',
+    batchSize: 'integer',
+    maxInputTokens: 'integer',
+  },
+);
+
 const KIND: LocalModelKind = {
   className: 'TransformersEmbedder',
-  optionNames: new Set(['model', 'modelPath', 'cacheDir', 'offline', 'dtype', 'batchSize', 'maxInputTokens']),
+  options: TRANSFORMERS_EMBEDDER_OPTIONS,
   positiveIntegerOptions: ['batchSize', 'maxInputTokens'],
   noun: 'embedding model',
   defaultModel: DEFAULT_TRANSFORMERS_MODEL,
   modelPathEnv: 'LOCALKB_MODEL_PATH',
-  modelPathOption: '--model-path',
-  cacheDirOption: '--cache-dir',
+  modelPathOption: 'modelPath (CLI --model-path)',
+  cacheDirOption: 'cacheDir (CLI --cache-dir)',
 };
 const DEFAULT_BATCH_SIZE = 8;
 

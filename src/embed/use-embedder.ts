@@ -7,6 +7,7 @@
  */
 
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import { normalize } from './vector-math.js';
 
@@ -20,7 +21,10 @@ export interface UniversalSentenceEncoderOptions {
   maxInputTokens?: number;
 }
 
-const OPTION_NAMES = new Set(['batchSize', 'maxInputTokens']);
+export const USE_EMBEDDER_OPTIONS = declareOptions<UniversalSentenceEncoderOptions>(
+  'UniversalSentenceEncoderEmbedder',
+  { batchSize: 'integer', maxInputTokens: 'integer' },
+);
 const DEFAULT_BATCH_SIZE = 8;
 
 /** The parts of TensorFlow.js (bundled in @energetic-ai/core, which ships no usable types) this file touches. */
@@ -234,20 +238,7 @@ export function encodeSentencePiece(tokenizer: UseTokenizer, text: string): numb
 }
 
 function validateOptions(options: UniversalSentenceEncoderOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw kbError('INVALID_OPTION', 'UniversalSentenceEncoderEmbedder options must be an object.', {
-      input: 'options',
-    });
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown UniversalSentenceEncoderEmbedder option "${key}"; expected one of ${[...OPTION_NAMES].join(', ')}.`,
-        { input: key },
-      );
-    }
-  }
+  checkOptions(USE_EMBEDDER_OPTIONS, options);
   const { batchSize, maxInputTokens } = options;
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
     throw kbError(

@@ -5,10 +5,13 @@
  * - faithfulness: a prompt for a judge model and a strict parser of its verdict. The judge is any
  *   `(prompt) => Promise<string>`, so this file stays free of model clients.
  */
+
 import { kbError } from '../errors.js';
 import type { Answer, Citation } from '../kb/types.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { RetrievalResult } from '../types.js';
 import {
+  CLASSIFY_OPTIONS,
   type ClassifiedSentence,
   type ClassifyOptions,
   classifySentences,
@@ -57,7 +60,13 @@ export interface CitationReport {
  * Checks an answer's citations against its own retrieval results. A reference matches a retrieved chunk by
  * chunkId when it has one, otherwise by documentId plus identical chunk text.
  */
+const CITATION_CHECK_OPTIONS = declareOptions<CitationCheckOptions>('checkAnswerCitations', {
+  ...CLASSIFY_OPTIONS.shape,
+  minCoverage: 'number',
+});
+
 export function checkAnswerCitations(answer: Answer, options: CitationCheckOptions = {}): CitationReport {
+  checkOptions(CITATION_CHECK_OPTIONS, options);
   const minCoverage = options.minCoverage ?? 0.5;
   if (!(minCoverage > 0 && minCoverage <= 1)) {
     throw kbError('INVALID_OPTION', `Option minCoverage must be in (0, 1]; got ${String(minCoverage)}.`, {
@@ -92,7 +101,7 @@ export function checkAnswerCitations(answer: Answer, options: CitationCheckOptio
     });
   });
 
-  const sentences = classifySentences(answer.text, options);
+  const sentences = classifySentences(answer.text, classifyOptionsOf(options));
   const claimSentences = sentences.filter((sentence) => sentence.isClaim);
   const uncitedClaims = claimSentences
     .filter(
@@ -155,11 +164,17 @@ export interface FaithfulnessPrompt {
   claims: string[];
 }
 
+const FAITHFULNESS_PROMPT_OPTIONS = declareOptions<FaithfulnessPromptOptions>('faithfulnessPrompt', {
+  ...CLASSIFY_OPTIONS.shape,
+  maxSourceChars: 'integer',
+});
+
 /** Builds the judge prompt: numbered sources and numbered claims, and a strict JSON reply format. */
 export function faithfulnessPrompt(
   input: FaithfulnessInput,
   options: FaithfulnessPromptOptions = {},
 ): FaithfulnessPrompt {
+  checkOptions(FAITHFULNESS_PROMPT_OPTIONS, options);
   const maxSourceChars = options.maxSourceChars ?? 4000;
   if (!Number.isInteger(maxSourceChars) || maxSourceChars < 1) {
     throw kbError(
@@ -176,7 +191,7 @@ export function faithfulnessPrompt(
     (typeof input.answer === 'string'
       ? []
       : input.answer.retrievalResults.map((result) => result.content.text));
-  const claims = classifySentences(answerText, options)
+  const claims = classifySentences(answerText, classifyOptionsOf(options))
     .filter((sentence) => sentence.isClaim)
     .map((sentence) => sentence.text);
 
@@ -375,4 +390,9 @@ function coveredLength(segment: TextSegment, spans: readonly [number, number][])
     }
   }
   return covered;
+}
+
+/** The sentence classifier's own options out of a wider options object. */
+function classifyOptionsOf(options: ClassifyOptions): ClassifyOptions {
+  return options.minClaimWords === undefined ? {} : { minClaimWords: options.minClaimWords };
 }

@@ -4,11 +4,13 @@
  * queries are only those that appear in the split's qrels. The corpus is streamed line by line, so large
  * BEIR sets never sit in memory as one string.
  */
+
 import { createReadStream } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isLocalKbError, kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { DocumentInput } from '../types.js';
 import type { Qrels } from './metrics.js';
 
@@ -30,6 +32,8 @@ export interface LoadBeirOptions {
   /** Which qrels file to load: qrels/<split>.tsv. Default 'test'. */
   split?: string;
 }
+
+const LOAD_BEIR_OPTIONS = declareOptions<LoadBeirOptions>('loadBeirDataset', { split: 'string' });
 
 export interface BeirDataset {
   dir: string;
@@ -54,6 +58,7 @@ const QRELS_HEADER = ['query-id', 'corpus-id', 'score'];
  * line. Corpus lines are checked while streaming, so a bad corpus line throws from the `for await` loop.
  */
 export async function loadBeirDataset(dir: string, options: LoadBeirOptions = {}): Promise<BeirDataset> {
+  checkOptions(LOAD_BEIR_OPTIONS, options);
   const split = options.split ?? 'test';
   if (typeof split !== 'string' || !/^[\w.-]+$/.test(split)) {
     throw kbError(

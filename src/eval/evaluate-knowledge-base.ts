@@ -1,8 +1,10 @@
-import type { KnowledgeBase, RetrieveOptions } from '../kb/types.js';
+import type { RetrieveOverrides } from '../kb/local-retriever.js';
+import { type KnowledgeBase, RETRIEVE_OPTION_SHAPE, type RetrieveOptions } from '../kb/types.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { fuseHybrid, type HybridCandidate, type HybridOptions } from '../retrieve/index.js';
 import { evaluateRun, type Qrels, type Run, type ScoredDocument } from './metrics.js';
 
-export interface RetrievalRunOptions extends Omit<RetrieveOptions, 'k'> {
+export interface RetrievalRunOptions extends Omit<RetrieveOptions & RetrieveOverrides, 'k'> {
   /** Documents kept per query (BEIR evaluates the top 100 or 1000). Default 100. */
   depth?: number;
   /** Queries in flight at once. Default 1 (local retrieval is CPU-bound; raise it for a remote KB). */
@@ -15,6 +17,22 @@ export interface RetrievalRunOptions extends Omit<RetrieveOptions, 'k'> {
   onProgress?: (done: number, total: number) => void;
 }
 
+const { k: _k, ...RETRIEVE_WITHOUT_K } = RETRIEVE_OPTION_SHAPE;
+const RETRIEVAL_RUN_OPTIONS = declareOptions<RetrievalRunOptions>(
+  'runRetrieval',
+  {
+    ...RETRIEVE_WITHOUT_K,
+    reranker: ['object', 'null'],
+    mmr: ['object', 'null'],
+    hybrid: 'object',
+    level: 'string',
+    depth: 'integer',
+    concurrency: 'integer',
+    onProgress: 'function',
+  },
+  { k: 'depth', topK: 'depth' },
+);
+
 /**
  * Runs every query against a knowledge base and keeps each document once, at its best result's score: BEIR judges
  * documents, while a knowledge base returns chunks.
@@ -24,6 +42,7 @@ export async function runRetrieval(
   queries: ReadonlyMap<string, string>,
   options: RetrievalRunOptions = {},
 ): Promise<Run> {
+  checkOptions(RETRIEVAL_RUN_OPTIONS, options);
   const { depth = 100, concurrency = 1, onProgress, ...retrieveOptions } = options;
   const run = new Map<string, ScoredDocument[]>();
   const entries = [...queries.entries()];
@@ -92,6 +111,14 @@ export interface TunableKnowledgeBase {
   ): Promise<HybridCandidate[]>;
 }
 
+const TUNE_OPTIONS = declareOptions<TuneOptions>('tuneHybridWeights', {
+  depth: 'integer',
+  metric: 'string',
+  grid: 'array',
+  methods: 'string[]',
+  onProgress: 'function',
+});
+
 /**
  * Picks hybrid fusion weights on a training split: each query's candidates (every document scored by both sides)
  * are fetched once, then fused in memory for every setting with the retriever's own fusion, and scored against
@@ -103,6 +130,7 @@ export async function tuneHybridWeights(
   qrels: Qrels,
   options: TuneOptions = {},
 ): Promise<TuningResult> {
+  checkOptions(TUNE_OPTIONS, options);
   const { depth = 100, metric = 'ndcg@10', onProgress } = options;
   const grid = options.grid ?? Array.from({ length: 21 }, (_, i) => i / 20);
   const methods = options.methods ?? (['rrf', 'weighted'] as const);

@@ -17,7 +17,9 @@
  * - Identical ids: BEIR's `evaluate(..., ignore_identical_ids=True)` is the default and drops every retrieved
  *   doc whose id equals the query id before scoring; `ignoreIdenticalIds` defaults to true for that reason.
  */
+
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 
 /** Relevance judgments: query id → (document id → integer grade). Grade > 0 means relevant. */
 export type Qrels = ReadonlyMap<string, ReadonlyMap<string, number>>;
@@ -143,7 +145,13 @@ export function evaluateQuery(
  * grades, a document retrieved twice for one query (trec_eval refuses those too), or a run sharing no query
  * with the qrels.
  */
+const EVALUATE_RUN_OPTIONS = declareOptions<EvaluateRunOptions>('evaluateRun', {
+  k: 'array',
+  ignoreIdenticalIds: 'boolean',
+});
+
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateRunOptions = {}): RunEvaluation {
+  checkOptions(EVALUATE_RUN_OPTIONS, options);
   const cutoffs = validateCutoffs(options.k ?? BEIR_DEFAULT_CUTOFFS);
   const ignoreIdenticalIds = options.ignoreIdenticalIds ?? true;
   const metricNames = [

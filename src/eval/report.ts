@@ -3,9 +3,11 @@
  * Reference scores come from shared/data/reference-scores (published_scores.json, mteb_scores.json), read by
  * `loadReferenceScores` into flat rows named with this package's metric names (ndcg@10, recall@100, …).
  */
+
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 
 /** One published number: a system's score on a dataset's test split. */
 export interface ReferenceScore {
@@ -75,7 +77,16 @@ export function selectReferenceScores(
 }
 
 /** An aligned text table: our rows, then published rows with numbered source notes. Missing values show '—'. */
+const METRICS_REPORT_OPTIONS = declareOptions<MetricsReportOptions>('formatMetrics', {
+  metrics: 'string[]',
+  references: 'array',
+  dataset: 'string',
+  digits: 'integer',
+  title: 'string',
+});
+
 export function formatMetricsTable(rows: readonly MetricsRow[], options: MetricsReportOptions = {}): string {
+  checkOptions(METRICS_REPORT_OPTIONS, options);
   const digits = options.digits ?? 4;
   if (!Number.isInteger(digits) || digits < 0 || digits > 10) {
     throw kbError('INVALID_OPTION', `Option digits must be an integer from 0 to 10; got ${String(digits)}.`, {
@@ -136,6 +147,7 @@ export function formatMetricsTable(rows: readonly MetricsRow[], options: Metrics
 
 /** The same report as JSON (2-space indented): full metrics of our rows plus the selected reference rows. */
 export function formatMetricsJson(rows: readonly MetricsRow[], options: MetricsReportOptions = {}): string {
+  checkOptions(METRICS_REPORT_OPTIONS, options);
   const references = filteredReferences(options);
   const metrics = reportMetrics(rows, pivotReferences(references), options.metrics);
   const report = {

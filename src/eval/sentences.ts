@@ -3,6 +3,7 @@
  * code and short fragments. Rule-based on purpose: answers are short Markdown-ish prose, and a judge model
  * must see the very same claims that the citation check counts.
  */
+import { checkOptions, declareOptions } from '../options.js';
 
 export interface TextSegment {
   text: string;
@@ -82,7 +83,12 @@ export function splitSentences(text: string): TextSegment[] {
 }
 
 /** Sentences with a claim/skip verdict: headings, fenced code, tables and short fragments are not claims. */
+export const CLASSIFY_OPTIONS = declareOptions<ClassifyOptions>('classifySentences', {
+  minClaimWords: 'integer',
+});
+
 export function classifySentences(text: string, options: ClassifyOptions = {}): ClassifiedSentence[] {
+  checkOptions(CLASSIFY_OPTIONS, options);
   const minClaimWords = options.minClaimWords ?? 4;
   const codeRanges = fencedCodeRanges(text);
   return splitSentences(text).map((segment) => {

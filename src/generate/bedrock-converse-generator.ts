@@ -8,10 +8,12 @@ import {
 import { kbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { TokenUsage } from '../types.js';
 import {
   abortable,
   abortedError,
+  BEDROCK_CLIENT_SHAPE,
   type BedrockClientOptions,
   configSecrets,
   createBedrockRuntimeClient,
@@ -22,7 +24,15 @@ import {
 } from './bedrock-runtime.js';
 import { type CallReport, reportFailure, reportSuccess, tokenUsage, ZERO_USAGE } from './call-report.js';
 import { type Conversation, toConversation } from './conversation.js';
-import type { ChatMessage, GenerateOptions, Generation, GenerationEvent, Generator } from './types.js';
+import {
+  type ChatMessage,
+  GENERATE_DEFAULTS,
+  GENERATE_OPTIONS,
+  type GenerateOptions,
+  type Generation,
+  type GenerationEvent,
+  type Generator,
+} from './types.js';
 
 /** A widely available on-demand model; pass your own `modelId` for anything else. */
 export const DEFAULT_CONVERSE_MODEL_ID = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -36,6 +46,16 @@ export interface BedrockConverseGeneratorOptions extends BedrockClientOptions {
   additionalModelRequestFields?: Record<string, unknown>;
 }
 
+export const BEDROCK_CONVERSE_GENERATOR_OPTIONS = declareOptions<BedrockConverseGeneratorOptions>(
+  'BedrockConverseGenerator',
+  {
+    ...BEDROCK_CLIENT_SHAPE,
+    modelId: 'string',
+    defaults: GENERATE_DEFAULTS,
+    additionalModelRequestFields: 'object',
+  },
+);
+
 /** Generates with the Bedrock Converse API: one request shape for every chat model Bedrock hosts. */
 export class BedrockConverseGenerator implements Generator {
   readonly modelId: string;
@@ -46,6 +66,7 @@ export class BedrockConverseGenerator implements Generator {
   readonly #logger: Logger;
 
   constructor(options: BedrockConverseGeneratorOptions = {}) {
+    checkOptions(BEDROCK_CONVERSE_GENERATOR_OPTIONS, options);
     this.modelId = resolveModelId(options.modelId ?? DEFAULT_CONVERSE_MODEL_ID);
     this.#client = createBedrockRuntimeClient(options);
     this.#defaults = options.defaults ?? {};
@@ -55,6 +76,7 @@ export class BedrockConverseGenerator implements Generator {
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
+    checkOptions(GENERATE_OPTIONS, options);
     const merged = { ...this.#defaults, ...options };
     const modelId = resolveModelId(merged.modelId ?? this.modelId);
     const input = this.#request(modelId, toConversation(messages, merged), merged);
@@ -94,6 +116,7 @@ export class BedrockConverseGenerator implements Generator {
     messages: readonly ChatMessage[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerationEvent> {
+    checkOptions(GENERATE_OPTIONS, options);
     const merged = { ...this.#defaults, ...options };
     const modelId = resolveModelId(merged.modelId ?? this.modelId);
     const input = this.#request(modelId, toConversation(messages, merged), merged);

@@ -2,8 +2,10 @@ import { type BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-b
 import { kbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
 import { emitUsage, type UsageListener } from '../observe/usage.js';
+import { checkOptions, declareOptions } from '../options.js';
 import {
   abortedError,
+  BEDROCK_CLIENT_SHAPE,
   type BedrockClientOptions,
   configSecrets,
   createBedrockRuntimeClient,
@@ -51,6 +53,24 @@ export interface BedrockImageGeneratorOptions extends BedrockClientOptions {
   family?: ImageModelFamily;
 }
 
+export const BEDROCK_IMAGE_GENERATOR_OPTIONS = declareOptions<BedrockImageGeneratorOptions>(
+  'BedrockImageGenerator',
+  { ...BEDROCK_CLIENT_SHAPE, modelId: 'string', family: 'string' },
+);
+
+export const IMAGE_GENERATE_OPTIONS = declareOptions<ImageGenerateOptions>('generate', {
+  negativePrompt: 'string',
+  width: 'integer',
+  height: 'integer',
+  seed: 'integer',
+  cfgScale: 'number',
+  steps: 'integer',
+  numberOfImages: 'integer',
+  stylePreset: 'string',
+  quality: 'string',
+  signal: 'signal',
+});
+
 export const DEFAULT_IMAGE_MODEL_ID = 'stability.stable-diffusion-xl-v1';
 
 function imageFamilyOf(modelId: string): ImageModelFamily {
@@ -82,6 +102,7 @@ export class BedrockImageGenerator {
   readonly #logger: Logger;
 
   constructor(options: BedrockImageGeneratorOptions = {}) {
+    checkOptions(BEDROCK_IMAGE_GENERATOR_OPTIONS, options);
     this.modelId = resolveModelId(options.modelId ?? DEFAULT_IMAGE_MODEL_ID);
     this.family = options.family ?? imageFamilyOf(this.modelId);
     this.#client = createBedrockRuntimeClient(options);
@@ -91,6 +112,7 @@ export class BedrockImageGenerator {
 
   /** The native request body for `prompt` (exposed so callers can see exactly what is sent). */
   requestBody(prompt: string, options: ImageGenerateOptions = {}): Record<string, unknown> {
+    checkOptions(IMAGE_GENERATE_OPTIONS, options);
     if (typeof prompt !== 'string' || prompt.trim() === '') {
       throw kbError('INVALID_OPTION', 'The image prompt is empty; describe the image to generate.', {
         input: 'prompt',

@@ -8,9 +8,11 @@ import {
 import { kbError, type LocalKbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
+import { checkOptions, declareOptions } from '../options.js';
 import {
   abortable,
   abortedError,
+  BEDROCK_CLIENT_SHAPE,
   type BedrockClientOptions,
   type CallTrace,
   configSecrets,
@@ -31,7 +33,15 @@ import {
   modelFamilyOf,
   type ParsedResponse,
 } from './invoke-families/index.js';
-import type { ChatMessage, GenerateOptions, Generation, GenerationEvent, Generator } from './types.js';
+import {
+  type ChatMessage,
+  GENERATE_DEFAULTS,
+  GENERATE_OPTIONS,
+  type GenerateOptions,
+  type Generation,
+  type GenerationEvent,
+  type Generator,
+} from './types.js';
 
 export interface BedrockInvokeGeneratorOptions extends BedrockClientOptions {
   /** A model id, inference profile id (`us.meta.llama3…`) or ARN. */
@@ -41,6 +51,11 @@ export interface BedrockInvokeGeneratorOptions extends BedrockClientOptions {
   /** Defaults for every call; per-call options win. */
   defaults?: Omit<GenerateOptions, 'signal'>;
 }
+
+export const BEDROCK_INVOKE_GENERATOR_OPTIONS = declareOptions<BedrockInvokeGeneratorOptions>(
+  'BedrockInvokeGenerator',
+  { ...BEDROCK_CLIENT_SHAPE, modelId: 'string', family: 'string', defaults: GENERATE_DEFAULTS },
+);
 
 const decoder = new TextDecoder();
 
@@ -63,6 +78,7 @@ export class BedrockInvokeGenerator implements Generator {
   readonly #logger: Logger;
 
   constructor(options: BedrockInvokeGeneratorOptions) {
+    checkOptions(BEDROCK_INVOKE_GENERATOR_OPTIONS, options);
     this.modelId = resolveModelId(options?.modelId);
     if (options.family !== undefined) invokeAdapter(options.family);
     else modelFamilyOf(this.modelId);
@@ -79,6 +95,7 @@ export class BedrockInvokeGenerator implements Generator {
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
+    checkOptions(GENERATE_OPTIONS, options);
     const call = this.#prepare(messages, options, 'InvokeModel', false);
     const { modelId, adapter, merged, report } = call;
     const command = new InvokeModelCommand(call.input);
@@ -105,6 +122,7 @@ export class BedrockInvokeGenerator implements Generator {
     messages: readonly ChatMessage[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerationEvent> {
+    checkOptions(GENERATE_OPTIONS, options);
     const family = this.familyOf(options.modelId ?? this.#defaults.modelId ?? this.modelId);
     if (!invokeAdapter(family).supportsStreaming) {
       const generation = await this.generate(messages, options);

@@ -3,11 +3,13 @@
  * throttled attempts), mapping SDK errors to LocalKbError in the generators' words (the logic is in
  * src/aws-errors.ts), and honouring AbortSignal while streaming.
  */
+
 import { BedrockRuntimeClient, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
 import { mapAwsError } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
+import type { OptionShape } from '../options.js';
 
 export interface BedrockClientOptions {
   /** A ready client; when given, `clientConfig` is ignored. */
@@ -22,6 +24,14 @@ export interface BedrockClientOptions {
   onUsage?: UsageListener;
   logger?: Logger;
 }
+
+/** The client settings every Bedrock generator takes; spread it into a generator's declaration. */
+export const BEDROCK_CLIENT_SHAPE: OptionShape<BedrockClientOptions> = {
+  client: 'object',
+  clientConfig: 'object',
+  onUsage: 'function',
+  logger: 'object',
+};
 
 export function createBedrockRuntimeClient(options: BedrockClientOptions): BedrockRuntimeClient {
   return options.client ?? new BedrockRuntimeClient(options.clientConfig ?? {});

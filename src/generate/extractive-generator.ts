@@ -1,8 +1,16 @@
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { ZERO_USAGE } from './call-report.js';
 import { lastUserMessage, toConversation } from './conversation.js';
 import { type ParsedSource, parseSources } from './sources.js';
-import type { ChatMessage, GenerateOptions, Generation, GenerationEvent, Generator } from './types.js';
+import {
+  type ChatMessage,
+  GENERATE_OPTIONS,
+  type GenerateOptions,
+  type Generation,
+  type GenerationEvent,
+  type Generator,
+} from './types.js';
 
 export interface ExtractiveGeneratorOptions {
   /** Most sentences in an answer. Default 3. */
@@ -12,6 +20,15 @@ export interface ExtractiveGeneratorOptions {
   /** The answer when no sentence shares a term with the question. */
   noAnswerText?: string;
 }
+
+export const EXTRACTIVE_GENERATOR_OPTIONS = declareOptions<ExtractiveGeneratorOptions>(
+  'ExtractiveGenerator',
+  {
+    maxSentences: 'integer',
+    minRelativeScore: 'number',
+    noAnswerText: 'string',
+  },
+);
 
 export const NO_ANSWER_TEXT = 'I could not find an answer to that in the retrieved sources.';
 
@@ -104,6 +121,7 @@ export class ExtractiveGenerator implements Generator {
   readonly #noAnswerText: string;
 
   constructor(options: ExtractiveGeneratorOptions = {}) {
+    checkOptions(EXTRACTIVE_GENERATOR_OPTIONS, options);
     const maxSentences = options.maxSentences ?? 3;
     if (!Number.isInteger(maxSentences) || maxSentences < 1) {
       throw kbError(
@@ -130,6 +148,7 @@ export class ExtractiveGenerator implements Generator {
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
+    checkOptions(GENERATE_OPTIONS, options);
     const started = performance.now();
     const parts = this.#answerParts(messages, options);
     return this.#generation(parts.join(' '), started);
@@ -139,6 +158,7 @@ export class ExtractiveGenerator implements Generator {
     messages: readonly ChatMessage[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerationEvent> {
+    checkOptions(GENERATE_OPTIONS, options);
     const started = performance.now();
     const parts = this.#answerParts(messages, options);
     for (const [i, part] of parts.entries()) {

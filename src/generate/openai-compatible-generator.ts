@@ -1,9 +1,18 @@
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { type CallReport, reportFailure, reportSuccess, tokenUsage } from './call-report.js';
 import { lastUserMessage, toConversation } from './conversation.js';
-import type { ChatMessage, GenerateOptions, Generation, GenerationEvent, Generator } from './types.js';
+import {
+  type ChatMessage,
+  GENERATE_DEFAULTS,
+  GENERATE_OPTIONS,
+  type GenerateOptions,
+  type Generation,
+  type GenerationEvent,
+  type Generator,
+} from './types.js';
 
 export interface OpenAICompatibleGeneratorOptions {
   /** The server's OpenAI API root, e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp). */
@@ -20,6 +29,21 @@ export interface OpenAICompatibleGeneratorOptions {
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
 }
+
+export const OPENAI_COMPATIBLE_GENERATOR_OPTIONS = declareOptions<OpenAICompatibleGeneratorOptions>(
+  'OpenAICompatibleGenerator',
+  {
+    baseUrl: 'string',
+    model: 'string',
+    apiKey: 'string',
+    defaults: GENERATE_DEFAULTS,
+    headers: 'object',
+    onUsage: 'function',
+    logger: 'object',
+    fetch: 'function',
+  },
+  { modelId: 'model', url: 'baseUrl', baseURL: 'baseUrl', endpoint: 'baseUrl' },
+);
 
 interface ChatCompletion {
   choices?: {
@@ -48,6 +72,7 @@ export class OpenAICompatibleGenerator implements Generator {
   readonly #fetch: typeof fetch;
 
   constructor(options: OpenAICompatibleGeneratorOptions) {
+    checkOptions(OPENAI_COMPATIBLE_GENERATOR_OPTIONS, options);
     let base: URL;
     try {
       base = new URL(options?.baseUrl);
@@ -77,6 +102,7 @@ export class OpenAICompatibleGenerator implements Generator {
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
+    checkOptions(GENERATE_OPTIONS, options);
     const { merged, body, report } = this.#prepare(messages, options, false);
     try {
       const response = await this.#post(body, merged.signal);
@@ -102,6 +128,7 @@ export class OpenAICompatibleGenerator implements Generator {
     messages: readonly ChatMessage[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerationEvent> {
+    checkOptions(GENERATE_OPTIONS, options);
     const { merged, body, report } = this.#prepare(messages, options, true);
     let text = '';
     let stopReason = 'unknown';

@@ -1,3 +1,4 @@
+import { declareOptions } from '../options.js';
 import type { TokenUsage } from '../types.js';
 
 /** One turn of a conversation. A 'system' message is merged into the system prompt. */
@@ -28,6 +29,35 @@ export interface GenerateOptions {
   /** Aborting rejects with an ABORTED LocalKbError. */
   signal?: AbortSignal;
 }
+
+export const GUARDRAIL_OPTIONS = declareOptions<GuardrailOptions>('guardrail', {
+  id: 'string',
+  version: 'string',
+  trace: 'boolean',
+});
+
+/** Per-call options of every generator; `checkOptions(GENERATE_OPTIONS, options)` at each generate/stream. */
+export const GENERATE_OPTIONS = declareOptions<GenerateOptions>('generate', {
+  modelId: 'string',
+  system: 'string',
+  maxTokens: 'integer',
+  temperature: 'number',
+  topP: 'number',
+  stopSequences: 'string[]',
+  guardrail: GUARDRAIL_OPTIONS,
+  signal: 'signal',
+});
+
+/** Generator defaults: the per-call options without the signal. */
+export const GENERATE_DEFAULTS = declareOptions<Omit<GenerateOptions, 'signal'>>('defaults', {
+  modelId: 'string',
+  system: 'string',
+  maxTokens: 'integer',
+  temperature: 'number',
+  topP: 'number',
+  stopSequences: 'string[]',
+  guardrail: GUARDRAIL_OPTIONS,
+});
 
 /** Why the model stopped, normalised across APIs ('end_turn', 'max_tokens', 'stop_sequence', 'guardrail_intervened'…). */
 export type StopReason = string;

@@ -9,6 +9,7 @@ export {
   embeddingText,
 } from './chunking/context.js';
 export {
+  CHUNK_OPTION_SHAPE,
   type ChunkingStrategy,
   type ChunkOptions,
   DEFAULT_CHUNK_OPTIONS,

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Metadata, SourceDocument } from '../types.js';
 import { htmlLoader } from './loaders/html.js';
 import type { Loader } from './loaders/loader.js';
@@ -31,6 +32,13 @@ export interface LoadFileOptions {
   loaders?: readonly Loader[];
 }
 
+export const LOAD_FILE_OPTIONS = declareOptions<LoadFileOptions>('loadFile', {
+  root: 'string',
+  id: 'string',
+  metadata: 'object',
+  loaders: 'array',
+});
+
 export function loaderForPath(
   path: string,
   loaders: readonly Loader[] = DEFAULT_LOADERS,
@@ -44,6 +52,7 @@ export function loaderForPath(
  * `sizeBytes`, `modifiedAt`, then `options.metadata`, then the `<file>.metadata.json` sidecar's attributes.
  */
 export async function loadFile(path: string, options: LoadFileOptions = {}): Promise<SourceDocument> {
+  checkOptions(LOAD_FILE_OPTIONS, options);
   const absolute = resolve(path);
   if (options.metadata !== undefined) assertMetadata(options.metadata, path);
   const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => {

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Metadata, SourceDocument } from '../types.js';
 import { DEFAULT_LOADERS, loadFile } from './load-file.js';
 import type { Loader } from './loaders/loader.js';
@@ -16,6 +17,14 @@ export interface LoadPathsOptions extends Omit<WalkOptions, 'extensions'> {
   onListed?: (listing: { files: number; bytes: number }) => void;
 }
 
+export const LOAD_PATHS_OPTIONS = declareOptions<LoadPathsOptions>('loadPaths', {
+  include: 'string[]',
+  exclude: 'string[]',
+  metadata: 'object',
+  loaders: 'array',
+  onListed: 'function',
+});
+
 /** One file's result: a document, or the typed error that made it a skip. */
 export type LoadOutcome =
   | { ok: true; document: SourceDocument }
@@ -29,6 +38,7 @@ export function loadPaths(
   paths: readonly string[],
   options: LoadPathsOptions = {},
 ): AsyncIterable<LoadOutcome> {
+  checkOptions(LOAD_PATHS_OPTIONS, options);
   const loaders = options.loaders ?? DEFAULT_LOADERS;
   const walker = new PathWalker({
     ...(options.include === undefined ? {} : { include: options.include }),

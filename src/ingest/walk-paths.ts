@@ -3,6 +3,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { SUPPORTED_EXTENSIONS } from './load-file.js';
 import { isSidecarFile } from './loaders/sidecar-metadata.js';
 
@@ -14,6 +15,12 @@ export interface WalkOptions {
   /** Extensions accepted when `include` is not given (lower-case, with the dot). Default: SUPPORTED_EXTENSIONS. */
   extensions?: readonly string[];
 }
+
+export const WALK_OPTIONS = declareOptions<WalkOptions>('walkPaths', {
+  include: 'string[]',
+  exclude: 'string[]',
+  extensions: 'string[]',
+});
 
 export interface WalkedFile {
   /** The file's path, built from the path the caller gave. */
@@ -44,6 +51,7 @@ export class PathWalker {
   private readonly accepts: (relativePath: string) => boolean;
 
   constructor(options: WalkOptions) {
+    checkOptions(WALK_OPTIONS, options);
     const include = validGlobs(options.include, 'include');
     const exclude = validGlobs(options.exclude, 'exclude');
     const extensions = options.extensions ?? SUPPORTED_EXTENSIONS;

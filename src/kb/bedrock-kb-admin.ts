@@ -3,6 +3,7 @@
  * sources, run ingestion jobs to completion with progress, and delete everything cleanly. Every wait polls
  * Bedrock's own states and every failure is a LocalKbError naming the operation and the resource.
  */
+
 import {
   BedrockAgentClient,
   type BedrockAgentClientConfig,
@@ -25,6 +26,7 @@ import {
 } from '@aws-sdk/client-bedrock-agent';
 import { clientRegion } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
+import { checkOptions, declareOptions, type OptionShape } from '../options.js';
 import {
   foundationModelArn,
   knowledgeBaseError,
@@ -92,6 +94,50 @@ export interface IngestionJobResult {
   updatedAt?: Date;
 }
 
+const ADMIN_OPTIONS = declareOptions<BedrockKnowledgeBaseAdminOptions>('BedrockKnowledgeBaseAdmin', {
+  client: 'object',
+  clientConfig: 'object',
+  pollIntervalMs: 'number',
+  timeoutMs: 'number',
+});
+
+const CREATE_KNOWLEDGE_BASE_OPTIONS = declareOptions<CreateKnowledgeBaseOptions>('createKnowledgeBase', {
+  name: 'string',
+  description: 'string',
+  roleArn: 'string',
+  embeddingModel: 'string',
+  dimensions: 'integer',
+  storage: 'object',
+  wait: 'boolean',
+});
+
+const CREATE_DATA_SOURCE_OPTIONS = declareOptions<CreateDataSourceOptions>('createDataSource', {
+  name: 'string',
+  description: 'string',
+  s3: declareOptions<NonNullable<CreateDataSourceOptions['s3']>>('s3', {
+    bucket: 'string',
+    inclusionPrefixes: 'string[]',
+    bucketOwnerAccountId: 'string',
+  }),
+  vectorIngestionConfiguration: 'object',
+  dataDeletionPolicy: 'string',
+});
+
+const WAIT_OPTION_SHAPE: OptionShape<WaitOptions> = {
+  onProgress: 'function',
+  pollIntervalMs: 'number',
+  timeoutMs: 'number',
+  signal: 'signal',
+};
+const { onProgress: _progress, ...WAIT_WITHOUT_PROGRESS } = WAIT_OPTION_SHAPE;
+const WAIT_OPTIONS = declareOptions<WaitOptions>('waitForIngestionJob', WAIT_OPTION_SHAPE);
+const SYNC_OPTIONS = declareOptions<WaitOptions & { description?: string }>('sync', {
+  ...WAIT_OPTION_SHAPE,
+  description: 'string',
+});
+const waitOptionsOf = (name: string) =>
+  declareOptions<Omit<WaitOptions, 'onProgress'>>(name, WAIT_WITHOUT_PROGRESS);
+
 const EMPTY_STATISTICS: IngestionJobStatistics = {
   numberOfDocumentsScanned: 0,
   numberOfMetadataDocumentsScanned: 0,
@@ -110,6 +156,7 @@ export class BedrockKnowledgeBaseAdmin {
   readonly #timeoutMs: number;
 
   constructor(options: BedrockKnowledgeBaseAdminOptions = {}) {
+    checkOptions(ADMIN_OPTIONS, options);
     validateWaitTimes(options);
     this.#client = options.client ?? new BedrockAgentClient(options.clientConfig ?? {});
     this.#ownsClient = options.client === undefined;
@@ -119,6 +166,7 @@ export class BedrockKnowledgeBaseAdmin {
 
   /** CreateKnowledgeBase (a VECTOR knowledge base), then waits until it is ACTIVE unless `wait` is false. */
   async createKnowledgeBase(options: CreateKnowledgeBaseOptions): Promise<BedrockKnowledgeBaseDescription> {
+    checkOptions(CREATE_KNOWLEDGE_BASE_OPTIONS, options);
     requireString(options?.name, 'name');
     requireString(options.roleArn, 'roleArn');
     requireString(options.embeddingModel, 'embeddingModel');
@@ -165,6 +213,7 @@ export class BedrockKnowledgeBaseAdmin {
     knowledgeBaseId: string,
     options: Omit<WaitOptions, 'onProgress'> = {},
   ): Promise<BedrockKnowledgeBaseDescription> {
+    checkOptions(waitOptionsOf('waitForKnowledgeBase'), options);
     return this.#poll(`knowledge base ${knowledgeBaseId} to become ACTIVE`, options, async () => {
       const { knowledgeBase } = await this.#send(
         'GetKnowledgeBase',
@@ -189,6 +238,7 @@ export class BedrockKnowledgeBaseAdmin {
 
   /** CreateDataSource: S3 when `s3` is given, else CUSTOM (for direct ingestion with BedrockKnowledgeBase.ingest). */
   async createDataSource(knowledgeBaseId: string, options: CreateDataSourceOptions): Promise<DataSource> {
+    checkOptions(CREATE_DATA_SOURCE_OPTIONS, options);
     requireString(knowledgeBaseId, 'knowledgeBaseId');
     requireString(options?.name, 'name');
     let dataSourceConfiguration: CreateDataSourceCommandInput['dataSourceConfiguration'];
@@ -259,6 +309,7 @@ export class BedrockKnowledgeBaseAdmin {
     ingestionJobId: string,
     options: WaitOptions = {},
   ): Promise<IngestionJobResult> {
+    checkOptions(WAIT_OPTIONS, options);
     const started = Date.now();
     return this.#poll(`ingestion job ${ingestionJobId} to finish`, options, async () => {
       const { ingestionJob } = await this.#send(
@@ -311,14 +362,16 @@ export class BedrockKnowledgeBaseAdmin {
     dataSourceId: string,
     options: WaitOptions & { description?: string } = {},
   ): Promise<IngestionJobResult> {
-    const job = await this.startIngestionJob(knowledgeBaseId, dataSourceId, options.description);
+    checkOptions(SYNC_OPTIONS, options);
+    const { description, ...wait } = options;
+    const job = await this.startIngestionJob(knowledgeBaseId, dataSourceId, description);
     options.onProgress?.({
       ingestionJobId: job.ingestionJobId!,
       status: job.status ?? 'STARTING',
       statistics: { ...EMPTY_STATISTICS, ...job.statistics },
       elapsedMs: 0,
     });
-    return this.waitForIngestionJob(knowledgeBaseId, dataSourceId, job.ingestionJobId!, options);
+    return this.waitForIngestionJob(knowledgeBaseId, dataSourceId, job.ingestionJobId!, wait);
   }
 
   /** DeleteDataSource, then waits until GetDataSource answers ResourceNotFound. */
@@ -327,6 +380,7 @@ export class BedrockKnowledgeBaseAdmin {
     dataSourceId: string,
     options: Omit<WaitOptions, 'onProgress'> = {},
   ): Promise<void> {
+    checkOptions(waitOptionsOf('deleteDataSource'), options);
     await this.#send(
       'DeleteDataSource',
       knowledgeBaseId,
@@ -360,6 +414,7 @@ export class BedrockKnowledgeBaseAdmin {
     knowledgeBaseId: string,
     options: Omit<WaitOptions, 'onProgress'> = {},
   ): Promise<void> {
+    checkOptions(waitOptionsOf('deleteKnowledgeBase'), options);
     requireString(knowledgeBaseId, 'knowledgeBaseId');
     const dataSourceIds: string[] = [];
     let nextToken: string | undefined;

@@ -4,6 +4,7 @@
  * CUSTOM data source. Results and citations come back in the same types LocalKnowledgeBase returns, so an app
  * moves between the two by changing the line that opens its knowledge base.
  */
+
 import {
   BedrockAgentClient,
   type BedrockAgentClientConfig,
@@ -36,6 +37,7 @@ import { awsErrorClass, clientRegion, mapAwsError, traceCall } from '../aws-erro
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { documentFromInput, loadPaths } from '../ingest/index.js';
 import type { UsageListener } from '../observe/usage.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { validateFilter } from '../retrieve/filter.js';
 import type {
   DocumentInput,
@@ -50,11 +52,16 @@ import {
   type AnswerStreamEvent,
   type Citation,
   emptyIngestSummary,
+  INFERENCE_CONFIG_OPTIONS,
+  INGEST_OPTIONS,
   type InferenceConfig,
   type IngestOptions,
   type IngestSummary,
   type KnowledgeBase,
   type KnowledgeBaseStats,
+  RETRIEVE_AND_GENERATE_OPTION_SHAPE,
+  RETRIEVE_AND_GENERATE_OPTIONS,
+  RETRIEVE_OPTION_SHAPE,
   type RetrieveAndGenerateOptions,
   type RetrieveOptions,
 } from './types.js';
@@ -114,6 +121,36 @@ export interface BedrockKnowledgeBaseOptions {
   onUsage?: UsageListener;
 }
 
+const RERANKING_OPTIONS = declareOptions<BedrockRerankingOptions>('reranking', {
+  modelId: 'string',
+  numberOfRerankedResults: 'integer',
+});
+
+export const BEDROCK_KNOWLEDGE_BASE_OPTIONS = declareOptions<BedrockKnowledgeBaseOptions>(
+  'BedrockKnowledgeBase',
+  {
+    knowledgeBaseId: 'string',
+    dataSourceId: 'string',
+    modelId: 'string',
+    reranking: RERANKING_OPTIONS,
+    promptTemplate: 'string',
+    inferenceConfig: INFERENCE_CONFIG_OPTIONS,
+    guardrail: RETRIEVE_AND_GENERATE_OPTION_SHAPE.guardrail,
+    clientConfig: 'object',
+    agentRuntimeClient: 'object',
+    agentClient: 'object',
+    pollIntervalMs: 'number',
+    timeoutMs: 'number',
+    onUsage: 'function',
+  },
+  { id: 'knowledgeBaseId', kbId: 'knowledgeBaseId', knowledgeBaseID: 'knowledgeBaseId' },
+);
+
+const BEDROCK_RETRIEVE_OPTIONS = declareOptions<BedrockRetrieveOptions>('retrieve', {
+  ...RETRIEVE_OPTION_SHAPE,
+  reranking: ['object', 'null'],
+});
+
 /** Retries for clients this class creates: the SDK's standard mode with more attempts than its default 3. */
 const DEFAULT_MAX_ATTEMPTS = 5;
 
@@ -159,6 +196,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
 
   async retrieve(query: string, options: BedrockRetrieveOptions = {}): Promise<RetrievalResult[]> {
     this.#assertOpen();
+    checkOptions(BEDROCK_RETRIEVE_OPTIONS, options);
     checkQuery(query, 'query');
     const k = options.k ?? 5;
     const configuration = await this.#retrievalConfiguration(options, k);
@@ -218,6 +256,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
 
   async retrieveAndGenerate(question: string, options: RetrieveAndGenerateOptions = {}): Promise<Answer> {
     this.#assertOpen();
+    checkOptions(RETRIEVE_AND_GENERATE_OPTIONS, options);
     const input = await this.#generateInput(question, options);
     const response = await this.#call(
       'RetrieveAndGenerate',
@@ -242,6 +281,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     options: RetrieveAndGenerateOptions = {},
   ): AsyncIterable<AnswerStreamEvent> {
     this.#assertOpen();
+    checkOptions(RETRIEVE_AND_GENERATE_OPTIONS, options);
     const input = await this.#generateInput(question, options);
     const response = await this.#call(
       'RetrieveAndGenerateStream',
@@ -359,6 +399,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
    */
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.#assertOpen();
+    checkOptions(INGEST_OPTIONS, options);
     if (options.prune) {
       throw kbError(
         'INVALID_OPTION',
@@ -728,30 +769,7 @@ function validateOptions(options: BedrockKnowledgeBaseOptions): void {
       input: 'options',
     });
   }
-  const known = new Set([
-    'knowledgeBaseId',
-    'dataSourceId',
-    'modelId',
-    'reranking',
-    'promptTemplate',
-    'inferenceConfig',
-    'guardrail',
-    'clientConfig',
-    'agentRuntimeClient',
-    'agentClient',
-    'pollIntervalMs',
-    'timeoutMs',
-    'onUsage',
-  ]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown BedrockKnowledgeBase option "${key}"; expected one of ${[...known].join(', ')}.`,
-        { input: key },
-      );
-    }
-  }
+  checkOptions(BEDROCK_KNOWLEDGE_BASE_OPTIONS, options);
   if (typeof options.knowledgeBaseId !== 'string' || !/^[0-9a-zA-Z]{10}$/.test(options.knowledgeBaseId)) {
     throw kbError(
       'INVALID_OPTION',

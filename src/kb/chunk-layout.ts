@@ -1,6 +1,7 @@
 import { kbError } from '../errors.js';
 import {
   addChunkContexts,
+  CHUNK_OPTION_SHAPE,
   type ChunkingStrategy,
   type ChunkOptions,
   chunkDocument,
@@ -11,6 +12,7 @@ import {
   type ResolvedChunkOptions,
   resolveChunkOptions,
 } from '../ingest/index.js';
+import { declareOptions } from '../options.js';
 import type { Chunk, Embedder, SourceDocument, TokenCounter } from '../types.js';
 
 /** Chunker settings of a knowledge base: the ingest chunkers, plus semantic chunking (which needs the embedder). */
@@ -25,6 +27,13 @@ export type KnowledgeBaseChunking = Omit<ChunkOptions, 'maxTokens' | 'strategy'>
    */
   sectionSize?: number;
 };
+
+const { maxTokens: _maxTokens, ...CHUNK_SHAPE_WITHOUT_MAX } = CHUNK_OPTION_SHAPE;
+export const KNOWLEDGE_BASE_CHUNKING_OPTIONS = declareOptions<KnowledgeBaseChunking>(
+  'chunking',
+  { ...CHUNK_SHAPE_WITHOUT_MAX, percentile: 'number', sectionSize: 'integer' },
+  { overlap: 'chunkOverlap', size: 'chunkSize' },
+);
 
 /** Bumped when the way stored chunks are made changes, so the next ingest re-chunks every document. */
 export const LAYOUT_VERSION = 'sections-2';

@@ -12,12 +12,14 @@ import {
 } from '../embed/index.js';
 import { kbError } from '../errors.js';
 import { isOptionalPeerInstalled } from '../optional-peer.js';
+import { closestName } from '../options.js';
 import type { Embedder } from '../types.js';
 
 export type EmbedderChoice = Embedder | 'minilm' | 'use' | 'none' | 'auto';
 
 export interface EmbedderChoiceOptions {
   modelPath?: string;
+  cacheDir?: string;
   offline?: boolean;
 }
 
@@ -31,16 +33,46 @@ export function resolveEmbedder(
   storedId: string | undefined,
   options: EmbedderChoiceOptions = {},
 ): Embedder | undefined {
-  if (typeof choice === 'object') return choice;
+  if (typeof choice === 'object' && choice !== null) return checkedEmbedder(choice);
+  if (typeof choice !== 'string' || !EMBEDDER_NAMES.includes(choice)) {
+    const suggestion = typeof choice === 'string' ? closestName(choice, EMBEDDER_NAMES) : undefined;
+    throw kbError(
+      'INVALID_OPTION',
+      `embedder must be ${EMBEDDER_NAMES.join(', ')} or an Embedder object, got ${JSON.stringify(choice)}` +
+        `${suggestion ? `; did you mean "${suggestion}"?` : '.'}`,
+      { input: 'embedder', ...(suggestion ? { details: { suggestion } } : {}) },
+    );
+  }
   const local = {
     ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
   };
   if (choice === 'none') return undefined;
   if (choice === 'minilm' || choice === 'use') return createEmbedder(choice, local);
   if (storedId === 'none') return undefined;
   if (storedId) return embedderFromId(storedId, local);
-  return miniLmAvailable(options.modelPath) ? createEmbedder('minilm', local) : createEmbedder('use');
+  return miniLmAvailable(options.modelPath, options.cacheDir)
+    ? createEmbedder('minilm', local)
+    : createEmbedder('use');
+}
+
+const EMBEDDER_NAMES: readonly string[] = ['auto', 'minilm', 'use', 'none'];
+
+/** An embedder object must have the methods the knowledge base calls; a wrong object fails here, not mid-ingest. */
+function checkedEmbedder(embedder: Embedder): Embedder {
+  const missing = ['init', 'embedDocuments', 'embedQuery', 'tokenCounter'].filter(
+    (method) => typeof (embedder as unknown as Record<string, unknown>)[method] !== 'function',
+  );
+  if (typeof embedder.id !== 'string' || missing.length > 0) {
+    throw kbError(
+      'INVALID_OPTION',
+      `embedder must implement Embedder (id, dimensions, maxInputTokens, init, embedDocuments, embedQuery, tokenCounter); ` +
+        `this object lacks ${[...(typeof embedder.id === 'string' ? [] : ['id']), ...missing].join(', ')}.`,
+      { input: 'embedder' },
+    );
+  }
+  return embedder;
 }
 
 /** Rebuilds an embedder from the id a store recorded (see each embedder's `id`). */
@@ -52,6 +84,7 @@ export function embedderFromId(id: string, options: EmbedderChoiceOptions = {}):
       model: transformers[1] as string,
       dtype: transformers[2] as 'q8' | 'fp32',
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(options.offline !== undefined ? { offline: options.offline } : {}),
     });
   }
@@ -74,10 +107,11 @@ export function embedderFromId(id: string, options: EmbedderChoiceOptions = {}):
   );
 }
 
-function miniLmAvailable(modelPath: string | undefined): boolean {
+function miniLmAvailable(modelPath: string | undefined, cacheDir: string | undefined): boolean {
   if (!isOptionalPeerInstalled('@huggingface/transformers')) return false;
   const folder = modelPath ?? process.env.LOCALKB_MODEL_PATH;
   if (folder) return existsSync(folder);
   const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx'];
-  return findCachedModelFolder(DEFAULT_TRANSFORMERS_MODEL, defaultModelCacheDirs(), files) !== undefined;
+  const cacheDirs = cacheDir ? [cacheDir] : defaultModelCacheDirs();
+  return findCachedModelFolder(DEFAULT_TRANSFORMERS_MODEL, cacheDirs, files) !== undefined;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isLocalKbError, kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex } from '../store/hnsw-index.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -16,6 +17,7 @@ import {
   type ChunkLayout,
   chunkForStore,
   defaultResultLevel,
+  KNOWLEDGE_BASE_CHUNKING_OPTIONS,
   type KnowledgeBaseChunking,
   LAYOUT_VERSION,
   resolveChunkLayout,
@@ -23,21 +25,26 @@ import {
 import { type EmbedderChoice, resolveEmbedder } from './embedder-choice.js';
 import { runIngest } from './ingest-pipeline.js';
 import {
+  HYBRID_OPTIONS,
   type HybridOptions,
+  LOCAL_RETRIEVE_OPTIONS,
+  LOCAL_RETRIEVER_OPTIONS,
   LocalRetriever,
   type LocalRetrieverOptions,
   type RetrieveOverrides,
 } from './local-retriever.js';
-import { RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
-import type {
-  Answer,
-  AnswerStreamEvent,
-  IngestOptions,
-  IngestSummary,
-  KnowledgeBase,
-  KnowledgeBaseStats,
-  RetrieveAndGenerateOptions,
-  RetrieveOptions,
+import { RAG_ANSWERER_OPTIONS, RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
+import {
+  type Answer,
+  type AnswerStreamEvent,
+  INGEST_OPTIONS,
+  type IngestOptions,
+  type IngestSummary,
+  type KnowledgeBase,
+  type KnowledgeBaseStats,
+  RETRIEVE_AND_GENERATE_OPTIONS,
+  type RetrieveAndGenerateOptions,
+  type RetrieveOptions,
 } from './types.js';
 
 export interface LocalKnowledgeBaseOptions {
@@ -49,6 +56,8 @@ export interface LocalKnowledgeBaseOptions {
   embedder?: EmbedderChoice;
   /** Folder of a transformers.js model, for 'minilm'. */
   modelPath?: string;
+  /** Where to look for cached models, for 'minilm'. Default: LOCALKB_CACHE_DIR, else the standard caches. */
+  cacheDir?: string;
   /** Never touch the network when loading models. */
   offline?: boolean;
   /** Chunker settings; kept with the store, so reopening without them keeps the store's. */
@@ -59,6 +68,38 @@ export interface LocalKnowledgeBaseOptions {
   /** Chunks embedded per embedder call across documents (the embedder batches further inside). */
   embedBatchSize?: number;
 }
+
+export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOptions>(
+  'LocalKnowledgeBase.open',
+  {
+    embedder: ['string', 'object'],
+    modelPath: 'string',
+    cacheDir: 'string',
+    offline: 'boolean',
+    chunking: KNOWLEDGE_BASE_CHUNKING_OPTIONS,
+    hnsw: declareOptions<NonNullable<LocalKnowledgeBaseOptions['hnsw']>>('hnsw', {
+      M: 'integer',
+      efConstruction: 'integer',
+      efSearch: 'integer',
+    }),
+    retrieval: LOCAL_RETRIEVER_OPTIONS,
+    generation: RAG_ANSWERER_OPTIONS,
+    embedBatchSize: 'integer',
+  },
+  { embeddings: 'embedder', chunker: 'chunking', chunkOptions: 'chunking', generator: 'generation' },
+);
+
+/** The local knowledge base's retrieveAndGenerate options: the shared ones plus retrieve's local overrides. */
+const LOCAL_RETRIEVE_AND_GENERATE_OPTIONS = declareOptions<RetrieveAndGenerateOptions & RetrieveOverrides>(
+  'retrieveAndGenerate',
+  { ...RETRIEVE_AND_GENERATE_OPTIONS.shape, ...LOCAL_RETRIEVE_OPTIONS.shape },
+  RETRIEVE_AND_GENERATE_OPTIONS.hints,
+);
+
+const HYBRID_CANDIDATES_OPTIONS = declareOptions<Parameters<LocalRetriever['hybridCandidates']>[1] & object>(
+  'hybridCandidates',
+  { k: 'integer', filter: 'object', signal: 'signal', level: 'string' },
+);
 
 /** The knowledge base on this machine: SQLite is the source of truth, an HNSW file beside it is the vector cache. */
 export class LocalKnowledgeBase implements KnowledgeBase {
@@ -76,10 +117,21 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   ) {}
 
   static async open(dbPath: string, options: LocalKnowledgeBaseOptions = {}): Promise<LocalKnowledgeBase> {
+    checkOptions(LOCAL_KNOWLEDGE_BASE_OPTIONS, options);
+    if (typeof dbPath !== 'string' || dbPath === '') {
+      throw kbError(
+        'INVALID_OPTION',
+        `LocalKnowledgeBase.open needs the store's file path, got ${String(dbPath)}.`,
+        {
+          input: 'dbPath',
+        },
+      );
+    }
     const resolved = path.resolve(dbPath);
     const stored = existsSync(resolved) ? SqliteStore.readSettings(resolved) : undefined;
     const embedder = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(options.offline !== undefined ? { offline: options.offline } : {}),
     });
     if (embedder) {
@@ -95,7 +147,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
           throw kbError(
             'MODEL_NOT_FOUND',
             `${resolved} was built with embedder ${stored.embedderId}, whose model is not on this machine. ` +
-              `Pass --model-path <dir> (or LOCALKB_MODEL_PATH) pointing at that model. ${error.message}`,
+              `Pass modelPath (CLI --model-path <dir>, or LOCALKB_MODEL_PATH) pointing at that model. ${error.message}`,
             { input: stored.embedderId, cause: error },
           );
         }
@@ -144,6 +196,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.assertOpen();
+    checkOptions(INGEST_OPTIONS, options);
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
     const chunkerSettings = JSON.stringify({
       ...this.layout.resolved,
@@ -216,6 +269,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     options: RetrieveOptions & RetrieveOverrides = {},
   ): Promise<RetrievalResult[]> {
     this.assertOpen();
+    checkOptions(LOCAL_RETRIEVE_OPTIONS, options);
     return this.retriever.retrieve(query, options);
   }
 
@@ -228,20 +282,27 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     options: Parameters<LocalRetriever['hybridCandidates']>[1] = {},
   ): Promise<HybridCandidate[]> {
     this.assertOpen();
+    checkOptions(HYBRID_CANDIDATES_OPTIONS, options);
     return this.retriever.hybridCandidates(query, options);
   }
 
-  async retrieveAndGenerate(question: string, options: RetrieveAndGenerateOptions = {}): Promise<Answer> {
+  /** Retrieve, then answer with the generator; takes retrieve's local overrides (reranker, mmr, hybrid) too. */
+  async retrieveAndGenerate(
+    question: string,
+    options: RetrieveAndGenerateOptions & RetrieveOverrides = {},
+  ): Promise<Answer> {
     this.assertOpen();
-    return this.answerer.answer(question, options, (q, o) => this.retrieve(q, o));
+    checkOptions(LOCAL_RETRIEVE_AND_GENERATE_OPTIONS, options);
+    return this.answerer.answer(question, options, (q, o) => this.retriever.retrieve(q, o));
   }
 
   async *retrieveAndGenerateStream(
     question: string,
-    options: RetrieveAndGenerateOptions = {},
+    options: RetrieveAndGenerateOptions & RetrieveOverrides = {},
   ): AsyncIterable<AnswerStreamEvent> {
     this.assertOpen();
-    yield* this.answerer.answerStream(question, options, (q, o) => this.retrieve(q, o));
+    checkOptions(LOCAL_RETRIEVE_AND_GENERATE_OPTIONS, options);
+    yield* this.answerer.answerStream(question, options, (q, o) => this.retriever.retrieve(q, o));
   }
 
   /**
@@ -250,6 +311,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
    */
   setHybridDefaults(hybrid: HybridOptions): void {
     this.assertOpen();
+    checkOptions({ ...HYBRID_OPTIONS, name: 'setHybridDefaults' }, hybrid);
     this.store.setSetting(HYBRID_SETTING, JSON.stringify(hybrid));
     this.retriever.setHybridDefaults(hybrid);
   }

@@ -1,4 +1,5 @@
 import { kbError } from '../errors.js';
+import { declareOptions } from '../options.js';
 import {
   buildFtsQuery,
   compileFilterToSql,
@@ -16,7 +17,7 @@ import type { HnswIndex } from '../store/hnsw-index.js';
 import type { ScoredId, SqliteStore, StoredChunk } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
 import { defaultHybridFor } from './hybrid-defaults.js';
-import type { RetrieveOptions } from './types.js';
+import { RETRIEVE_OPTION_SHAPE, type RetrieveOptions } from './types.js';
 import {
   choosePassages,
   collectSides,
@@ -34,6 +35,17 @@ export type { HybridOptions } from '../retrieve/index.js';
  */
 export type ResultLevel = 'passage' | 'section' | 'document';
 
+export const HYBRID_OPTIONS = declareOptions<HybridOptions>('hybrid', {
+  method: 'string',
+  rrfK: 'number',
+  weights: declareOptions<{ semantic: number; bm25: number }>('weights', {
+    semantic: 'number',
+    bm25: 'number',
+  }),
+});
+
+const MMR_SETTING = declareOptions<{ lambda?: number }>('mmr', { lambda: 'number' });
+
 export interface LocalRetrieverOptions {
   /** Search type when a query does not name one: 'hybrid' when the store has vectors, else 'bm25'. */
   defaultSearchType?: SearchType;
@@ -50,12 +62,31 @@ export interface LocalRetrieverOptions {
   level?: ResultLevel;
 }
 
+export const LOCAL_RETRIEVER_OPTIONS = declareOptions<LocalRetrieverOptions>('retrieval', {
+  defaultSearchType: 'string',
+  hybrid: HYBRID_OPTIONS,
+  reranker: 'object',
+  candidateMultiplier: 'number',
+  mmr: MMR_SETTING,
+  exactFilterThreshold: 'integer',
+  level: 'string',
+});
+
 export interface RetrieveOverrides {
   reranker?: Reranker | null;
   mmr?: { lambda?: number } | null;
   hybrid?: HybridOptions;
   level?: ResultLevel;
 }
+
+/** The local knowledge base's retrieve options: the shared ones plus this query's reranker, MMR and fusion. */
+export const LOCAL_RETRIEVE_OPTIONS = declareOptions<RetrieveOptions & RetrieveOverrides>('retrieve', {
+  ...RETRIEVE_OPTION_SHAPE,
+  reranker: ['object', 'null'],
+  mmr: ['object', 'null'],
+  hybrid: HYBRID_OPTIONS,
+  level: 'string',
+});
 
 const LEVELS: readonly ResultLevel[] = ['passage', 'section', 'document'];
 

@@ -11,6 +11,7 @@ import {
   renderPromptTemplate,
 } from '../generate/index.js';
 import { estimateCost } from '../observe/index.js';
+import { declareOptions } from '../options.js';
 import type { RetrievalResult } from '../types.js';
 import { SessionHistory } from './sessions.js';
 import type {
@@ -29,6 +30,12 @@ export interface RagAnswererOptions {
   /** Chunks retrieved per question. Default 5. */
   k?: number;
 }
+
+export const RAG_ANSWERER_OPTIONS = declareOptions<RagAnswererOptions>('generation', {
+  generator: 'object',
+  promptTemplate: 'string',
+  k: 'integer',
+});
 
 type RetrieveFn = (query: string, options: RetrieveOptions) => Promise<RetrievalResult[]>;
 

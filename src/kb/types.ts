@@ -1,3 +1,4 @@
+import { declareOptions, type OptionShape } from '../options.js';
 import type {
   CostEstimate,
   DocumentInput,
@@ -16,6 +17,14 @@ export interface RetrieveOptions {
   searchType?: SearchType | 'SEMANTIC' | 'HYBRID' | 'BM25';
   signal?: AbortSignal;
 }
+
+export const RETRIEVE_OPTION_SHAPE: OptionShape<RetrieveOptions> = {
+  k: 'integer',
+  filter: 'object',
+  searchType: 'string',
+  signal: 'signal',
+};
+export const RETRIEVE_OPTIONS = declareOptions<RetrieveOptions>('retrieve', RETRIEVE_OPTION_SHAPE);
 
 /** A span of the generated answer and the retrieved chunks that support it (Bedrock's Citation, flattened). */
 export interface Citation {
@@ -46,6 +55,29 @@ export interface RetrieveAndGenerateOptions extends RetrieveOptions {
    */
   sessionId?: string;
 }
+
+export const INFERENCE_CONFIG_OPTIONS = declareOptions<InferenceConfig>(
+  'inferenceConfig',
+  { maxTokens: 'integer', temperature: 'number', topP: 'number', stopSequences: 'string[]' },
+  { max_tokens: 'maxTokens', maxTokenCount: 'maxTokens', top_p: 'topP' },
+);
+
+export const RETRIEVE_AND_GENERATE_OPTION_SHAPE: OptionShape<RetrieveAndGenerateOptions> = {
+  ...RETRIEVE_OPTION_SHAPE,
+  modelId: 'string',
+  promptTemplate: 'string',
+  inferenceConfig: INFERENCE_CONFIG_OPTIONS,
+  guardrail: declareOptions<{ id: string; version: string }>('guardrail', {
+    id: 'string',
+    version: 'string',
+  }),
+  sessionId: 'string',
+};
+export const RETRIEVE_AND_GENERATE_OPTIONS = declareOptions<RetrieveAndGenerateOptions>(
+  'retrieveAndGenerate',
+  RETRIEVE_AND_GENERATE_OPTION_SHAPE,
+  { maxTokens: 'inferenceConfig', temperature: 'inferenceConfig', topP: 'inferenceConfig' },
+);
 
 /** The answer of retrieveAndGenerate, shaped after Bedrock's RetrieveAndGenerate response. */
 export interface Answer {
@@ -133,6 +165,15 @@ export interface IngestProgress {
   /** The file or document taken in last. */
   current?: string;
 }
+
+export const INGEST_OPTIONS = declareOptions<IngestOptions>('ingest', {
+  include: 'string[]',
+  exclude: 'string[]',
+  prune: 'boolean',
+  metadata: 'object',
+  onProgress: 'function',
+  signal: 'signal',
+});
 
 /**
  * The one interface of localkb's knowledge bases. LocalKnowledgeBase (SQLite + HNSW) and BedrockKnowledgeBase

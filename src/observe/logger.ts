@@ -2,6 +2,8 @@
  * A pluggable logger. localkb logs nothing unless given one; prompts are logged only at debug level and
  * truncated, and credentials are redacted from every field before a logger sees it.
  */
+import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -27,9 +29,24 @@ export interface ConsoleLoggerOptions {
   write?: (line: string) => void;
 }
 
+const CONSOLE_LOGGER_OPTIONS = declareOptions<ConsoleLoggerOptions>('createConsoleLogger', {
+  level: 'string',
+  write: 'function',
+});
+
 /** A logger writing one line per record (`[localkb] warn message {"field":…}`), at `level` and above. */
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
+  checkOptions(CONSOLE_LOGGER_OPTIONS, options);
   const threshold = LEVEL_RANK[options.level ?? 'warn'];
+  if (threshold === undefined) {
+    throw kbError(
+      'INVALID_OPTION',
+      `level must be debug, info, warn or error, got ${String(options.level)}.`,
+      {
+        input: 'level',
+      },
+    );
+  }
   const write = options.write ?? ((line: string) => console.error(line));
   const at =
     (level: LogLevel) =>

@@ -4,6 +4,7 @@
  * batches whose results are merged by score (each score depends only on its own query–passage pair).
  * IAM: the caller needs bedrock:Rerank and bedrock:InvokeModel on the model.
  */
+
 import {
   BedrockAgentRuntimeClient,
   type BedrockAgentRuntimeClientConfig,
@@ -13,6 +14,7 @@ import {
 } from '@aws-sdk/client-bedrock-agent-runtime';
 import { clientRegion, mapAwsError } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import {
   orderRerankResults,
   type RerankDocument,
@@ -48,6 +50,14 @@ export interface BedrockRerankerOptions {
   additionalModelRequestFields?: AdditionalModelRequestFields;
 }
 
+export const BEDROCK_RERANKER_OPTIONS = declareOptions<BedrockRerankerOptions>('BedrockReranker', {
+  modelId: 'string',
+  client: 'object',
+  clientConfig: 'object',
+  batchSize: 'integer',
+  additionalModelRequestFields: 'object',
+});
+
 export class BedrockReranker implements Reranker {
   readonly id: string;
   readonly modelId: string;
@@ -57,6 +67,7 @@ export class BedrockReranker implements Reranker {
   private readonly additionalModelRequestFields: AdditionalModelRequestFields | undefined;
 
   constructor(options: BedrockRerankerOptions = {}) {
+    checkOptions(BEDROCK_RERANKER_OPTIONS, options);
     const modelId = options.modelId ?? BEDROCK_RERANK_MODELS.amazon;
     if (typeof modelId !== 'string' || modelId.trim() === '') {
       throw kbError('INVALID_OPTION', `modelId must be a non-empty string, got ${JSON.stringify(modelId)}.`, {

@@ -11,6 +11,7 @@
  * The model is found like the embedder's: `modelPath` / LOCALKB_RERANK_MODEL_PATH, else the cache directories,
  * else a download when the network is allowed.
  */
+
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import {
   type LocalModelKind,
@@ -21,6 +22,7 @@ import {
 } from '../embed/model-files.js';
 import { loadPretrained } from '../embed/pretrained-model.js';
 import { kbError } from '../errors.js';
+import { declareOptions } from '../options.js';
 import {
   orderRerankResults,
   type RerankDocument,
@@ -54,24 +56,29 @@ export interface CrossEncoderRerankerOptions {
   activation?: 'sigmoid' | 'none';
 }
 
+export const CROSS_ENCODER_RERANKER_OPTIONS = declareOptions<CrossEncoderRerankerOptions>(
+  'CrossEncoderReranker',
+  {
+    model: 'string',
+    modelPath: 'string',
+    cacheDir: 'string',
+    offline: 'boolean',
+    dtype: 'string',
+    batchSize: 'integer',
+    maxLength: 'integer',
+    activation: 'string',
+  },
+);
+
 const KIND: LocalModelKind = {
   className: 'CrossEncoderReranker',
-  optionNames: new Set([
-    'model',
-    'modelPath',
-    'cacheDir',
-    'offline',
-    'dtype',
-    'batchSize',
-    'maxLength',
-    'activation',
-  ]),
+  options: CROSS_ENCODER_RERANKER_OPTIONS,
   positiveIntegerOptions: ['batchSize', 'maxLength'],
   noun: 'reranker model',
   defaultModel: DEFAULT_CROSS_ENCODER_MODEL,
   modelPathEnv: 'LOCALKB_RERANK_MODEL_PATH',
-  modelPathOption: 'modelPath',
-  cacheDirOption: 'cacheDir',
+  modelPathOption: 'modelPath (CLI --rerank-model-path)',
+  cacheDirOption: 'cacheDir (CLI --cache-dir)',
 };
 const DEFAULT_BATCH_SIZE = 16;
 

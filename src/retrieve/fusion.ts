@@ -6,7 +6,9 @@
  * corpus. Reciprocal rank fusion ignores scores and uses ranks only (robust, needs no tuning); weighted fusion first
  * puts each list's scores on a common scale (min-max or z-score) and then blends them with weights.
  */
+
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import { rrfCeiling } from './score-scale.js';
 
 /** One ranked list, best first. `score` is higher-is-better (a similarity, or −bm25()). */
@@ -27,6 +29,11 @@ export interface ReciprocalRankFusionOptions {
   weights?: readonly number[];
 }
 
+const RRF_OPTIONS = declareOptions<ReciprocalRankFusionOptions>('reciprocalRankFusion', {
+  k: 'number',
+  weights: 'array',
+});
+
 export type ScoreNormalization = 'min-max' | 'z-score';
 
 export interface WeightedFusionOptions {
@@ -34,6 +41,11 @@ export interface WeightedFusionOptions {
   weights: readonly number[];
   normalization: ScoreNormalization;
 }
+
+const WEIGHTED_FUSION_OPTIONS = declareOptions<WeightedFusionOptions>('weightedFusion', {
+  weights: 'array',
+  normalization: 'string',
+});
 
 /**
  * Reciprocal rank fusion: score(id) = Σ_i weight_i / (k + rank_i(id)), summed over the lists containing id.
@@ -44,6 +56,7 @@ export function reciprocalRankFusion(
   lists: readonly RankedList[],
   options: ReciprocalRankFusionOptions = {},
 ): FusedResult[] {
+  checkOptions(RRF_OPTIONS, options);
   const k = options.k ?? 60;
   if (typeof k !== 'number' || !Number.isFinite(k) || k < 0) {
     throw kbError(
@@ -72,6 +85,7 @@ export function reciprocalRankFusion(
  * A list whose scores are all equal normalises to 1 (min-max) or 0 (z-score). Ties keep first-appearance order.
  */
 export function weightedFusion(lists: readonly RankedList[], options: WeightedFusionOptions): FusedResult[] {
+  checkOptions(WEIGHTED_FUSION_OPTIONS, options);
   const weights = checkWeights('weightedFusion', lists, options?.weights);
   const normalization = options.normalization;
   if (normalization !== 'min-max' && normalization !== 'z-score') {
@@ -193,6 +207,11 @@ export interface MmrOptions {
   lambda?: number;
 }
 
+const MMR_OPTIONS = declareOptions<MmrOptions>('maximalMarginalRelevance', {
+  k: 'integer',
+  lambda: 'number',
+});
+
 export interface MmrResult {
   id: string;
   /** The candidate's original score. */
@@ -212,6 +231,7 @@ export function maximalMarginalRelevance(
   candidates: readonly MmrCandidate[],
   options: MmrOptions,
 ): MmrResult[] {
+  checkOptions(MMR_OPTIONS, options);
   const k = options?.k;
   const lambda = options?.lambda ?? 0.5;
   if (!Number.isInteger(k) || k < 0) {

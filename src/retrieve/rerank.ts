@@ -3,7 +3,9 @@
  * which orders results better than the bi-encoder similarity that found them. Implementations:
  * CrossEncoderReranker (local, transformers.js) and BedrockReranker (Amazon Bedrock's Rerank API).
  */
+
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 
 export interface RerankDocument {
   id: string;
@@ -15,6 +17,12 @@ export interface RerankOptions {
   topN?: number;
   signal?: AbortSignal;
 }
+
+export const RERANK_OPTIONS = declareOptions<RerankOptions>(
+  'rerank',
+  { topN: 'integer', signal: 'signal' },
+  { k: 'topN', topK: 'topN', numberOfResults: 'topN' },
+);
 
 export interface RerankResult {
   id: string;
@@ -70,6 +78,7 @@ export function validateRerankInput(
       );
     }
   });
+  checkOptions({ ...RERANK_OPTIONS, name: rerankerId }, options);
   const topN = options?.topN;
   if (topN !== undefined && (!Number.isInteger(topN) || topN < 1)) {
     throw kbError(

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { kbError } from '../errors.js';
 import type { KnowledgeBase } from '../kb/types.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Reranker } from '../retrieve/rerank.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from './agent-runtime/operations.js';
 import { AwsServiceError } from './wire/aws-errors.js';
@@ -39,6 +40,23 @@ export interface KnowledgeBaseServerOptions {
   /** Listen beyond loopback without credentials. Default false. */
   allowUnauthenticated?: boolean;
 }
+
+export const KNOWLEDGE_BASE_SERVER_OPTIONS = declareOptions<KnowledgeBaseServerOptions>(
+  'startKnowledgeBaseServer',
+  {
+    knowledgeBase: 'object',
+    knowledgeBaseId: 'string',
+    host: 'string',
+    port: 'integer',
+    credentials: ['object', 'array'],
+    region: 'string',
+    reranker: 'object',
+    generationModel: 'string',
+    retrievePageSize: 'integer',
+    allowUnauthenticated: 'boolean',
+  },
+  { kb: 'knowledgeBase' },
+);
 
 export interface KnowledgeBaseServer {
   /** e.g. http://127.0.0.1:43123 — pass it as `endpoint` to BedrockAgentRuntimeClient. */
@@ -157,29 +175,7 @@ export function derivedKnowledgeBaseId(knowledgeBase: KnowledgeBase): string {
 }
 
 function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredentialPair[] {
-  const known = new Set([
-    'knowledgeBase',
-    'knowledgeBaseId',
-    'host',
-    'port',
-    'credentials',
-    'region',
-    'reranker',
-    'generationModel',
-    'retrievePageSize',
-    'allowUnauthenticated',
-  ]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown server option "${key}"; expected one of ${[...known].join(', ')}.`,
-        {
-          input: key,
-        },
-      );
-    }
-  }
+  checkOptions(KNOWLEDGE_BASE_SERVER_OPTIONS, options);
   const kb = options.knowledgeBase as Partial<KnowledgeBase> | undefined;
   if (!kb || typeof kb.retrieve !== 'function' || typeof kb.retrieveAndGenerate !== 'function') {
     throw kbError(

@@ -1,4 +1,5 @@
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { ScoredId, SqliteStore } from './sqlite-store.js';
 import { TopK } from './top-k.js';
 
@@ -6,6 +7,8 @@ export interface ExactSearchOptions {
   /** Score only these chunks (a filtered search); otherwise every stored vector is scanned. */
   candidateIds?: readonly number[];
 }
+
+const EXACT_SEARCH_OPTIONS = declareOptions<ExactSearchOptions>('exactSearch', { candidateIds: 'array' });
 
 /**
  * Brute-force cosine similarity over the vectors in SQLite: exact, so it is the recall baseline, and the right
@@ -17,6 +20,7 @@ export function exactSearch(
   k: number,
   options: ExactSearchOptions = {},
 ): ScoredId[] {
+  checkOptions(EXACT_SEARCH_OPTIONS, options);
   const dimensions = store.dimensions;
   if (dimensions === 0) {
     throw kbError('INVALID_OPTION', `The store ${store.path} has no vectors (BM25-only); use BM25 search.`, {

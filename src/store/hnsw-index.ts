@@ -1,6 +1,7 @@
 import path from 'node:path';
 import hnswlib, { type HierarchicalNSW } from 'hnswlib-node';
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import {
   HNSW_FILE_FORMAT,
   HNSW_FILE_FORMAT_VERSION,
@@ -414,7 +415,16 @@ interface LoadedState {
   generation: number;
 }
 
+const HNSW_INDEX_OPTIONS = declareOptions<HnswIndexOptions>('HnswIndex.open', {
+  M: 'integer',
+  efConstruction: 'integer',
+  efSearch: 'integer',
+  randomSeed: 'integer',
+  onRebuildProgress: 'function',
+});
+
 function validateOptions(options: HnswIndexOptions): void {
+  checkOptions(HNSW_INDEX_OPTIONS, options);
   const checks: ['M' | 'efConstruction' | 'efSearch' | 'randomSeed', number, number][] = [
     ['M', 2, 256],
     ['efConstruction', 1, 100_000],

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isLocalKbError, kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
 import { CORE_TABLES, MIGRATIONS, SCHEMA_VERSION, VECTOR_CHANGE_RETENTION } from './schema.js';
@@ -822,7 +823,15 @@ export class SqliteStore {
   }
 }
 
+const SQLITE_STORE_OPTIONS = declareOptions<SqliteStoreOptions>('SqliteStore.open', {
+  embedder: declareOptions<EmbedderIdentity>('embedder', { id: 'string', dimensions: 'integer' }),
+  chunker: 'object',
+  readonly: 'boolean',
+  busyTimeoutMs: 'integer',
+});
+
 function validateOpenOptions(options: SqliteStoreOptions): void {
+  checkOptions(SQLITE_STORE_OPTIONS, options);
   const { embedder, busyTimeoutMs } = options;
   if (busyTimeoutMs !== undefined && (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)) {
     throw kbError('INVALID_OPTION', `busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`, {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kbError } from '../errors.js';
 import { ModelCatalogue } from '../generate/model-catalogue/index.js';
+import { checkOptions } from '../options.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from '../serve/agent-runtime/operations.js';
 import { AwsServiceError, sendAwsError } from '../serve/wire/aws-errors.js';
 import { startWireServer, type WireRequest, type WireResponse } from '../serve/wire/http-server.js';
@@ -14,12 +15,13 @@ import { agentRoutes } from './agent-operations.js';
 import { customizationRoutes } from './customization-operations.js';
 import { EmulatedModelGenerator } from './emulated-generator.js';
 import { EMULATED_RERANK_MODELS, TermOverlapReranker } from './emulated-reranker.js';
-import type {
-  BedrockEmulator,
-  BedrockEmulatorOptions,
-  ModelMatcher,
-  RecordedRequest,
-  ScriptedResponse,
+import {
+  BEDROCK_EMULATOR_OPTIONS,
+  type BedrockEmulator,
+  type BedrockEmulatorOptions,
+  type ModelMatcher,
+  type RecordedRequest,
+  type ScriptedResponse,
 } from './emulator-types.js';
 import { FaultPlan, matchesModel } from './fault-plan.js';
 import { foundationModelRoutes } from './foundation-model-operations.js';
@@ -441,37 +443,8 @@ function parseRecordedBody(body: Buffer): unknown {
   }
 }
 
-const KNOWN_OPTIONS = [
-  'host',
-  'port',
-  'credentials',
-  'region',
-  'bearerToken',
-  'modelAliases',
-  'dataDir',
-  's3Buckets',
-  'knowledgeBases',
-  'knowledgeBaseEmbedder',
-  'transitionMs',
-  'retrievePageSize',
-  'models',
-  'customizationJobMs',
-  'provisioningMs',
-];
-
 function validateOptions(options: BedrockEmulatorOptions): void {
-  const known = new Set(KNOWN_OPTIONS);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown emulator option "${key}"; expected one of ${[...known].join(', ')}.`,
-        {
-          input: key,
-        },
-      );
-    }
-  }
+  checkOptions(BEDROCK_EMULATOR_OPTIONS, options);
   const { credentials } = options;
   if (credentials && (!credentials.accessKeyId || !credentials.secretAccessKey)) {
     throw kbError('INVALID_OPTION', 'credentials needs both accessKeyId and secretAccessKey.', {

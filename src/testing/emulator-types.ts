@@ -2,6 +2,7 @@
 
 import type { FoundationModelInput } from '../generate/model-catalogue/index.js';
 import type { KnowledgeBase } from '../kb/types.js';
+import { declareOptions } from '../options.js';
 import type { Embedder } from '../types.js';
 
 export interface BedrockEmulatorOptions {
@@ -49,6 +50,24 @@ export interface BedrockEmulatorOptions {
   /** How long a provisioned throughput is Creating or Updating on the emulator's clock, in ms. Default 1000. */
   provisioningMs?: number;
 }
+
+export const BEDROCK_EMULATOR_OPTIONS = declareOptions<BedrockEmulatorOptions>('startBedrockEmulator', {
+  host: 'string',
+  port: 'integer',
+  credentials: 'object',
+  region: 'string',
+  bearerToken: 'string',
+  modelAliases: 'object',
+  dataDir: 'string',
+  s3Buckets: 'object',
+  knowledgeBases: 'object',
+  knowledgeBaseEmbedder: 'function',
+  transitionMs: 'number',
+  retrievePageSize: 'integer',
+  models: 'array',
+  customizationJobMs: 'number',
+  provisioningMs: 'number',
+});
 
 export interface RecordedRequest {
   /** 'InvokeModel' | 'InvokeModelWithResponseStream' | 'Converse' | 'ConverseStream' | 'ApplyGuardrail' | 'Unknown' */

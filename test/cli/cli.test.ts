@@ -109,19 +109,19 @@ describe('localkb query', () => {
     }
   });
 
-  it('fails with one line naming the problem', async () => {
+  it('fails with one line naming the problem, exit 2 for a wrong command line', async () => {
     const noDb = await localkb(['query', 'x']);
-    expect(noDb.code).toBe(1);
+    expect(noDb.code).toBe(2);
     expect(noDb.stderr.trim().split('\n')).toHaveLength(1);
     expect(noDb.stderr).toContain('--db');
 
     const badFilter = await localkb(['query', 'x', '--db', db, '--filter', '{"equals":{"key":"a"}}']);
-    expect(badFilter.code).toBe(1);
+    expect(badFilter.code).toBe(2);
     expect(badFilter.stderr).toContain('[INVALID_FILTER]');
 
     const typo = await localkb(['query', 'x', '--db', db, '--kk', '3']);
-    expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('--kk');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown flag --kk; did you mean --k?');
 
     const empty = await localkb([
       'query',

@@ -124,7 +124,7 @@ describe('localkb eval', () => {
       '--tune-split',
       'test',
     ]);
-    expect(cheating.code).toBe(1);
+    expect(cheating.code).toBe(2);
     expect(cheating.stderr).toContain('never tune on the queries you report');
   });
 

@@ -345,7 +345,7 @@ describe('ingest, delete and stats', () => {
   it('checks its options when constructed', () => {
     expect(() => new BedrockKnowledgeBase({ knowledgeBaseId: 'not a kb id!' })).toThrow(/knowledgeBaseId/);
     expect(() => new BedrockKnowledgeBase({ knowledgeBaseId: 'ABC', pollInterval: 5 } as never)).toThrow(
-      /Unknown BedrockKnowledgeBase option "pollInterval"/,
+      /BedrockKnowledgeBase: unknown option "pollInterval"; did you mean "pollIntervalMs"\?/,
     );
   });
 

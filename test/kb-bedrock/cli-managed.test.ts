@@ -119,7 +119,7 @@ describe('localkb with --knowledge-base-id', () => {
       status: 'ACTIVE',
       chunks: null,
     });
-    expect(both.code).toBe(1);
+    expect(both.code).toBe(2);
     expect(both.stderr).toContain('either --db');
   });
 });

@@ -203,7 +203,7 @@ describe('CrossEncoderReranker loading', () => {
 
   it('rejects unknown options and a maxLength beyond the model', async () => {
     expect(() => new CrossEncoderReranker({ dtpye: 'q8' } as never)).toThrow(
-      /Unknown CrossEncoderReranker option "dtpye"/,
+      /CrossEncoderReranker: unknown option "dtpye"; did you mean "dtype"\?/,
     );
     expect(() => new CrossEncoderReranker({ activation: 'softmax' as never })).toThrow(/activation must be/);
     const error = await rejection(

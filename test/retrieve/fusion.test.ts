@@ -248,7 +248,7 @@ describe('maximalMarginalRelevance', () => {
     expectCode(
       () => maximalMarginalRelevance(query, candidates, { k: 1.5 }),
       'INVALID_OPTION',
-      /k must be an integer/,
+      /option "k" must be an integer/,
     );
   });
 });

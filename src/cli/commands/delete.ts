@@ -1,11 +1,14 @@
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
 
 export async function deleteCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('delete', argv, KB_OPTIONS);
-  if (args.values.help || args.positionals.length === 0) {
+  if (args.values.help) {
     process.stdout.write('Usage: localkb delete <document-id...> --db <file>\n');
-    return args.values.help ? 0 : 1;
+    return 0;
+  }
+  if (args.positionals.length === 0) {
+    throw usageError('delete', 'give the ids of the documents to delete.');
   }
   const kb = await openKnowledgeBase('delete', args);
   let missing = 0;

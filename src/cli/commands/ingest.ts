@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseCommandArgs, stringList } from '../args.js';
+import { parseCommandArgs, stringList, usageError } from '../args.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
 import { ProgressLine } from '../progress.js';
 
@@ -31,8 +31,10 @@ export async function ingestCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.positionals.length === 0) {
-    process.stderr.write(`localkb ingest: give at least one file or folder to ingest.\n\n${HELP}\n`);
-    return 1;
+    throw usageError(
+      'ingest',
+      'give at least one file or folder to ingest, e.g. localkb ingest ./docs --db kb.db.',
+    );
   }
   const kb = await openKnowledgeBase('ingest', args);
   const progress = args.values.quiet ? undefined : new ProgressLine();

@@ -1,4 +1,5 @@
 import { kbError } from '../../errors.js';
+import { checkOptions, declareOptions, type OptionShape } from '../../options.js';
 
 export type ChunkingStrategy = 'recursive' | 'hierarchical' | 'none';
 
@@ -41,14 +42,19 @@ export const DEFAULT_CHUNK_OPTIONS: Readonly<Required<Omit<ChunkOptions, 'maxTok
 /** Share of the chunk size used as overlap when only the size is given. */
 export const DEFAULT_OVERLAP_RATIO = 0.2;
 
-const KNOWN_OPTIONS = new Set([
-  'strategy',
-  'chunkSize',
-  'chunkOverlap',
-  'maxTokens',
-  'parentSize',
-  'childSize',
-]);
+/** The chunk options' shape; the knowledge base's `chunking` option reuses it. */
+export const CHUNK_OPTION_SHAPE: OptionShape<ChunkOptions> = {
+  strategy: 'string',
+  chunkSize: 'integer',
+  chunkOverlap: 'integer',
+  maxTokens: 'integer',
+  parentSize: 'integer',
+  childSize: 'integer',
+};
+const CHUNK_OPTIONS = declareOptions<ChunkOptions>('chunk options', CHUNK_OPTION_SHAPE, {
+  overlap: 'chunkOverlap',
+  size: 'chunkSize',
+});
 const STRATEGIES: readonly ChunkingStrategy[] = ['recursive', 'hierarchical', 'none'];
 
 /** Checks every option eagerly and fills in defaults; throws INVALID_OPTION naming the option and the fix. */
@@ -56,14 +62,7 @@ export function resolveChunkOptions(options: ChunkOptions): ResolvedChunkOptions
   if (typeof options !== 'object' || options === null) {
     throw invalid('chunk options', 'must be an object with at least { maxTokens }');
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key) && (options as unknown as Record<string, unknown>)[key] !== undefined) {
-      throw invalid(
-        key,
-        `is not a chunk option (misspelled?); known options: ${[...KNOWN_OPTIONS].join(', ')}`,
-      );
-    }
-  }
+  checkOptions(CHUNK_OPTIONS, options);
   const strategy = options.strategy ?? DEFAULT_CHUNK_OPTIONS.strategy;
   if (!STRATEGIES.includes(strategy)) {
     throw invalid('strategy', `must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);

@@ -1,4 +1,5 @@
 import { kbError } from '../../errors.js';
+import { checkOptions, declareOptions } from '../../options.js';
 import type { Chunk, Embedder, SourceDocument } from '../../types.js';
 import { textLayoutOf, toChunk } from './chunk-builder.js';
 import { mergePieces } from './merge-pieces.js';
@@ -14,6 +15,13 @@ export interface SemanticChunkOptions {
   bufferSize?: number;
   signal?: AbortSignal;
 }
+
+const SEMANTIC_CHUNK_OPTIONS = declareOptions<SemanticChunkOptions>('chunkSemantic', {
+  percentile: 'number',
+  maxTokens: 'integer',
+  bufferSize: 'integer',
+  signal: 'signal',
+});
 
 export const DEFAULT_SEMANTIC_PERCENTILE = 95;
 export const DEFAULT_SEMANTIC_BUFFER_SIZE = 1;
@@ -98,11 +106,7 @@ export async function chunkSemantic(
 function resolveSemanticOptions(options: SemanticChunkOptions) {
   const invalid = (name: string, problem: string) =>
     kbError('INVALID_OPTION', `Semantic chunk option ${name} ${problem}.`, { input: name });
-  const known = new Set(['percentile', 'maxTokens', 'bufferSize', 'signal']);
-  for (const key of Object.keys(options ?? {})) {
-    if (!known.has(key))
-      throw invalid(key, `is not an option (misspelled?); known: ${[...known].join(', ')}`);
-  }
+  checkOptions(SEMANTIC_CHUNK_OPTIONS, options);
   const {
     percentile = DEFAULT_SEMANTIC_PERCENTILE,
     maxTokens,
