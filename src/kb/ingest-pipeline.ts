@@ -7,7 +7,7 @@
 import { isLocalKbError, kbError } from '../errors.js';
 import { documentFromInput, embeddingText, loadPaths } from '../ingest/index.js';
 import type { StoredDocument } from '../store/sqlite-store.js';
-import type { Chunk, DocumentInput, Embedder, Metadata, SourceDocument } from '../types.js';
+import type { Chunk, DocumentInput, Embedder, SourceDocument } from '../types.js';
 import { IngestProgressTracker } from './ingest-progress.js';
 import { emptyIngestSummary, type IngestOptions, type IngestSummary } from './types.js';
 
@@ -20,14 +20,14 @@ export interface IngestTarget {
   readonly embedConcurrency: number;
   /** Every stored document, without text. */
   storedDocuments(): StoredDocument[];
-  /** True when every stored chunking must be redone (the chunker settings changed). */
-  rechunkAll(): boolean;
+  /** True when `stored` already holds `document` as this ingest would write it (it is skipped). */
+  isCurrent(stored: StoredDocument | undefined, document: SourceDocument): boolean;
   chunk(document: SourceDocument): Promise<Chunk[]>;
   /** Writes one document with its chunks and their vectors (null for chunks that are not embedded). */
   write(document: SourceDocument, chunks: Chunk[], vectors: (Float32Array | null)[]): void;
   /** Deletes stored documents under `roots` that were not seen; returns how many. */
   pruneMissing(roots: string[], seen: Set<string>): number;
-  /** The ingest went through: record its settings and save the caches. */
+  /** The ingest went through: save the caches. */
   finish(): void;
 }
 
@@ -63,7 +63,6 @@ export async function runIngest(
   };
   throwIfAborted();
   const embedder = target.embedder;
-  const rechunkAll = target.rechunkAll();
   // One read of what is stored (without texts) instead of a lookup per document.
   const stored = new Map(target.storedDocuments().map((doc) => [doc.id, doc]));
   const seen = new Set<string>();
@@ -126,12 +125,7 @@ export async function runIngest(
       const existing = stored.get(document.id);
       const bytes = document.metadata.sizeBytes;
       const size = typeof bytes === 'number' ? bytes : document.text.length;
-      if (
-        !rechunkAll &&
-        existing &&
-        existing.contentHash === document.contentHash &&
-        sameMetadata(existing.metadata, document.metadata)
-      ) {
+      if (target.isCurrent(existing, document)) {
         summary.documentsUnchanged++;
         progress.fileTaken(document.id, size, 0);
         continue;
@@ -236,13 +230,4 @@ async function* documentsOf(
       progress.fileTaken(outcome.path, 0, 0);
     }
   }
-}
-
-function sameMetadata(a: Metadata, b: Metadata): boolean {
-  const strip = ({ modifiedAt: _m, ...rest }: Metadata) => JSON.stringify(sortKeys(rest));
-  return strip(a) === strip(b);
-}
-
-function sortKeys(value: Metadata): Metadata {
-  return Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }

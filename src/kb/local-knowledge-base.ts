@@ -24,6 +24,7 @@ import {
 } from './chunk-layout.js';
 import { type EmbedderChoice, resolveEmbedder } from './embedder-choice.js';
 import { runIngest } from './ingest-pipeline.js';
+import { IngestResume } from './ingest-resume.js';
 import {
   HYBRID_OPTIONS,
   type HybridOptions,
@@ -198,38 +199,47 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     this.assertOpen();
     checkOptions(INGEST_OPTIONS, options);
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
-    const chunkerSettings = JSON.stringify({
-      ...this.layout.resolved,
-      ...this.layout.chunking,
-      sectionSize: this.layout.sectionSize,
-      layout: LAYOUT_VERSION,
-    });
     const embedder = this.embedder;
+    // Each document records the settings that chunked it, so new settings redo unchanged files and a
+    // killed ingest resumes after its last committed document.
+    const resume = new IngestResume(
+      {
+        ...this.layout.resolved,
+        ...this.layout.chunking,
+        sectionSize: this.layout.sectionSize,
+        layout: LAYOUT_VERSION,
+      },
+      this.store.getSetting(LEGACY_CHUNKED_WITH_SETTING),
+    );
+    this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.layout.chunking));
     return runIngest(
       {
         embedder,
         embedBatchSize: this.embedBatchSize,
         embedConcurrency: 1,
         storedDocuments: () => this.store.listDocuments(),
-        // New chunker settings invalidate every stored chunking, even of unchanged files.
-        rechunkAll: () => this.store.getSetting(CHUNKED_WITH_SETTING) !== chunkerSettings,
+        isCurrent: (stored, document) => resume.isCurrent(stored, document),
         chunk: (document) => chunkForStore(document, counter, embedder, this.layout),
-        write: (document, chunks, vectors) => this.writeDocument(document, chunks, vectors),
+        write: (document, chunks, vectors) =>
+          this.writeDocument(document, chunks, vectors, resume.fingerprint),
         pruneMissing: (roots, seen) => this.pruneMissing(roots, seen),
-        finish: () => {
-          this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.layout.chunking));
-          this.store.setSetting(CHUNKED_WITH_SETTING, chunkerSettings);
-          this.index?.save();
-        },
+        finish: () => this.index?.save(),
       },
       input,
       options,
     );
   }
 
-  /** One document in one transaction, then its vectors into the HNSW cache. */
-  private writeDocument(document: SourceDocument, chunks: Chunk[], vectors: (Float32Array | null)[]): void {
-    const { addedChunkIds, removedChunkIds } = this.store.upsertDocument(document, chunks, vectors);
+  /** One document in one transaction (with the settings that chunked it), then its vectors into the HNSW cache. */
+  private writeDocument(
+    document: SourceDocument,
+    chunks: Chunk[],
+    vectors: (Float32Array | null)[],
+    chunkedWith: string,
+  ): void {
+    const { addedChunkIds, removedChunkIds } = this.store.upsertDocument(document, chunks, vectors, {
+      chunkedWith,
+    });
     if (!this.index) return;
     this.index.remove(removedChunkIds);
     const ids: number[] = [];
@@ -346,8 +356,8 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 const HYBRID_SETTING = 'retrieval.hybrid';
 /** The chunker options given to the store (the store's own `chunker` key records every open's). */
 const CHUNKER_SETTING = 'kb.chunker';
-/** The resolved settings the stored chunks were made with; a difference means re-chunking. */
-const CHUNKED_WITH_SETTING = 'kb.chunked-with';
+/** Older stores' marker of the settings a complete ingest used; documents without their own record use it. */
+const LEGACY_CHUNKED_WITH_SETTING = 'kb.chunked-with';
 
 export type { KnowledgeBaseChunking } from './chunk-layout.js';
 

@@ -130,6 +130,14 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO bm25_fts(bm25_fts) VALUES ('rebuild');
     `,
   },
+  {
+    version: 3,
+    description:
+      'documents.chunked_with: which chunker settings made each document, so interrupted ingests resume',
+    sql: `
+      ALTER TABLE documents ADD COLUMN chunked_with TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -50,6 +50,8 @@ export interface StoredDocument {
   modifiedAt?: string;
   ingestedAt: string;
   pages?: PageSpan[];
+  /** What the caller recorded as making this document's chunks (the knowledge base: its chunker settings). */
+  chunkedWith?: string;
   /** The full extracted text; only `getDocument` returns it. */
   text?: string;
 }
@@ -170,13 +172,15 @@ interface DocumentRow {
   modified_at: string | null;
   ingested_at: string;
   pages: string | null;
+  chunked_with: string | null;
   text?: string | null;
 }
 
 const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
   c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
 
-const DOCUMENT_COLUMNS = `id, doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at, pages`;
+const DOCUMENT_COLUMNS = `id, doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at, pages,
+  chunked_with`;
 
 /**
  * The source of truth of a local knowledge base: documents, chunks, vectors and a BM25 index in one SQLite file.
@@ -216,12 +220,11 @@ export class SqliteStore {
     }
     let db: Database.Database;
     try {
-      db = new Database(resolved, { readonly, fileMustExist: readonly });
+      db = connect(resolved, readonly, options.busyTimeoutMs ?? 5000);
     } catch (error) {
       throw asStoreError(error, resolved);
     }
     try {
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (!readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -237,34 +240,34 @@ export class SqliteStore {
     }
   }
 
-  /** The settings of the store at `dbPath` without keeping it open; undefined when there is no file. */
+  /**
+   * The settings of the store at `dbPath` without keeping it open; undefined when there is no store yet (no
+   * file, or a file whose creation is under way in another process or was interrupted). Stores of an older
+   * schema are read as they are: migrating is the writable open's job.
+   */
   static readSettings(dbPath: string): StoreSettings | undefined {
     const resolved = path.resolve(dbPath);
     if (!fs.existsSync(resolved)) return undefined;
-    const store = SqliteStore.open(resolved, { readonly: true });
+    let db: Database.Database;
     try {
-      return store.settings();
+      db = connect(resolved, true, 5000);
+    } catch (error) {
+      throw asStoreError(error, resolved);
+    }
+    try {
+      const tables = tableNames(db);
+      if (tables.size === 0) return undefined;
+      if (!tables.has('settings')) throw notAStore(resolved, 'it has no settings table');
+      return settingsOf(db);
+    } catch (error) {
+      throw asStoreError(error, resolved);
     } finally {
-      store.close();
+      db.close();
     }
   }
 
   settings(): StoreSettings {
-    const rows = this.prepare('SELECT key, value FROM settings').all() as { key: string; value: unknown }[];
-    const values = new Map(rows.map((row) => [row.key, row.value]));
-    const chunker = values.get('chunker');
-    const dimensions = values.get('dimensions');
-    const embedderId = values.get('embedder_id');
-    return {
-      schemaVersion: Number(values.get('schema_version')),
-      storeId: String(values.get('store_id')),
-      ...(typeof embedderId === 'string' ? { embedderId } : {}),
-      ...(dimensions !== undefined && dimensions !== null ? { dimensions: Number(dimensions) } : {}),
-      distance: 'cosine',
-      ...(typeof chunker === 'string' ? { chunker: JSON.parse(chunker) as Record<string, unknown> } : {}),
-      vectorGeneration: Number(values.get('vector_generation')),
-      createdAt: String(values.get('created_at')),
-    };
+    return settingsOf(this.db);
   }
 
   /** The embedder recorded in the store, if any. */
@@ -286,8 +289,14 @@ export class SqliteStore {
   /**
    * Replaces a document and all its chunks in one transaction. `vectors[i]` belongs to `chunks[i]`; null for
    * chunks that are not embedded (parents, BM25-only stores). Everything is validated before anything is written.
+   * `chunkedWith` is kept with the document in the same transaction (see `StoredDocument.chunkedWith`).
    */
-  upsertDocument(doc: SourceDocument, chunks: Chunk[], vectors: (Float32Array | null)[]): UpsertResult {
+  upsertDocument(
+    doc: SourceDocument,
+    chunks: Chunk[],
+    vectors: (Float32Array | null)[],
+    options: { chunkedWith?: string } = {},
+  ): UpsertResult {
     this.assertWritable('upsertDocument');
     validateDocument(doc);
     validateChunks(doc.id, chunks);
@@ -298,15 +307,15 @@ export class SqliteStore {
       const documentRowId = (
         this.prepare(
           `INSERT INTO documents (doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at,
-             text, pages)
+             text, pages, chunked_with)
            VALUES (@docId, @uri, @format, @contentHash, @metadata, @title, @size, @modifiedAt, @ingestedAt, @text,
-             @pages)
+             @pages, @chunkedWith)
            ON CONFLICT(doc_id) DO UPDATE SET uri = excluded.uri, format = excluded.format,
              content_hash = excluded.content_hash, metadata = excluded.metadata, title = excluded.title,
              size = excluded.size, modified_at = excluded.modified_at, ingested_at = excluded.ingested_at,
-             text = excluded.text, pages = excluded.pages
+             text = excluded.text, pages = excluded.pages, chunked_with = excluded.chunked_with
            RETURNING id`,
-        ).get(documentParams(doc)) as { id: number }
+        ).get({ ...documentParams(doc), chunkedWith: options.chunkedWith ?? null }) as { id: number }
       ).id;
       const removedChunkIds = this.prepare(
         'DELETE FROM chunks WHERE document_id = ? RETURNING id',
@@ -866,12 +875,70 @@ function validateOpenOptions(options: SqliteStoreOptions): void {
   }
 }
 
+/**
+ * Opens the SQLite file. A read-only connection cannot roll back the hot journal of a writer killed mid-write
+ * (SQLite answers SQLITE_READONLY_ROLLBACK or _RECOVERY), so such a file is first recovered by a brief
+ * writable connection, as SQLite itself would with write access.
+ */
+function connect(file: string, readonly: boolean, busyTimeoutMs: number): Database.Database {
+  const open = (asReadonly: boolean) => {
+    const db = new Database(file, { readonly: asReadonly, fileMustExist: asReadonly });
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    return db;
+  };
+  const db = open(readonly);
+  if (!readonly) return db;
+  try {
+    tableNames(db);
+    return db;
+  } catch (error) {
+    db.close();
+    if (!String((error as { code?: unknown }).code).startsWith('SQLITE_READONLY')) throw error;
+  }
+  const recovering = new Database(file, { fileMustExist: true });
+  try {
+    recovering.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    tableNames(recovering);
+  } finally {
+    recovering.close();
+  }
+  return open(true);
+}
+
+function tableNames(db: Database.Database): Set<string> {
+  return new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+}
+
+function settingsOf(db: Database.Database): StoreSettings {
+  const rows = db.prepare('SELECT key, value FROM settings').all() as { key: string; value: unknown }[];
+  const values = new Map(rows.map((row) => [row.key, row.value]));
+  const chunker = values.get('chunker');
+  const dimensions = values.get('dimensions');
+  const embedderId = values.get('embedder_id');
+  return {
+    schemaVersion: Number(values.get('schema_version')),
+    storeId: String(values.get('store_id')),
+    ...(typeof embedderId === 'string' ? { embedderId } : {}),
+    ...(dimensions !== undefined && dimensions !== null ? { dimensions: Number(dimensions) } : {}),
+    distance: 'cosine',
+    ...(typeof chunker === 'string' ? { chunker: JSON.parse(chunker) as Record<string, unknown> } : {}),
+    vectorGeneration: Number(values.get('vector_generation')),
+    createdAt: String(values.get('created_at')),
+  };
+}
+
 function ensureSchema(db: Database.Database, dbPath: string, readonly: boolean): void {
-  const tables = new Set(
-    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
-  );
+  const tables = tableNames(db);
   if (tables.size === 0) {
-    if (readonly) throw notAStore(dbPath, 'it is empty');
+    // A store is created in one transaction, so a file without tables was never a store: another process is
+    // creating it right now, or a creation was killed before it committed. A writable open (re)creates it.
+    if (readonly) {
+      throw kbError(
+        'FILE_NOT_FOUND',
+        `No store at ${dbPath} yet (the file has no tables: its first ingest is under way or was interrupted); ingest into it first.`,
+        { input: dbPath },
+      );
+    }
     // Another process may create the schema at the same moment: the immediate transaction re-checks under lock.
     db.transaction(() => {
       const count = db
@@ -1099,6 +1166,7 @@ function toStoredDocument(row: DocumentRow): StoredDocument {
     ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
     ingestedAt: row.ingested_at,
     ...(row.pages !== null ? { pages: JSON.parse(row.pages) as PageSpan[] } : {}),
+    ...(row.chunked_with !== null ? { chunkedWith: row.chunked_with } : {}),
     ...(typeof row.text === 'string' ? { text: row.text } : {}),
   };
 }
