@@ -226,7 +226,7 @@ export class SqliteStore {
     }
     try {
       if (!readonly) {
-        db.pragma('journal_mode = WAL');
+        switchToWal(db, options.busyTimeoutMs ?? 5000);
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('foreign_keys = ON');
@@ -903,6 +903,24 @@ function connect(file: string, readonly: boolean, busyTimeoutMs: number): Databa
     recovering.close();
   }
   return open(true);
+}
+
+/**
+ * Turns on WAL. On a brand-new file still in rollback mode, two processes doing this at once can deadlock
+ * (each holds a shared lock and wants an exclusive one), and SQLite answers SQLITE_BUSY without waiting; so the
+ * switch is retried, with jitter, for as long as the busy timeout.
+ */
+function switchToWal(db: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.random() * 20);
+    }
+  }
 }
 
 function tableNames(db: Database.Database): Set<string> {
