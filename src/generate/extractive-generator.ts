@@ -1,8 +1,16 @@
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
+import { lexicalTerms } from '../retrieve/index.js';
 import { ZERO_USAGE } from './call-report.js';
 import { lastUserMessage, toConversation } from './conversation.js';
-import { type ParsedSource, parseSources } from './sources.js';
+import {
+  isNearDuplicate,
+  needsPrevious,
+  type Sentence,
+  scoreSentences,
+  sentencesOf,
+} from './sentence-choice.js';
+import { parseSources } from './sources.js';
 import {
   type ChatMessage,
   GENERATE_OPTIONS,
@@ -32,74 +40,9 @@ export const EXTRACTIVE_GENERATOR_OPTIONS = declareOptions<ExtractiveGeneratorOp
 
 export const NO_ANSWER_TEXT = 'I could not find an answer to that in the retrieved sources.';
 
-const STOPWORDS = new Set(
-  (
-    'a an and are as at be been but by can could did do does for from had has have how i if in into is it its ' +
-    'me my no not of on or our she he so such than that the their them then there these they this those to was ' +
-    'we were what when where which who whom why will with would you your about after all also any both each ' +
-    'few more most other out over same some up very just only own too under again further once here because ' +
-    'between during before above below off until while answer question source sources using use'
-  ).split(' '),
-);
-
-/** Lower-cased word stems without stopwords: the terms questions and sentences are matched on. */
+/** Porter stems of the searchable words, the terms questions and sentences are matched on (as BM25 matches). */
 export function extractiveTerms(text: string): string[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return words.filter((word) => word.length > 1 && !STOPWORDS.has(word)).map(stem);
-}
-
-/** Just enough stemming that "bees" matches "bee" and "dancing" matches "dance". */
-function stem(word: string): string {
-  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 5 && word.endsWith('ing')) return word.slice(0, -3).replace(/e?$/, '');
-  if (word.length > 4 && word.endsWith('ed')) return word.slice(0, -2).replace(/e?$/, '');
-  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss'))
-    return word.slice(0, -1).replace(/e$/, '');
-  return word.replace(/e$/, '');
-}
-
-interface Sentence {
-  sourceId: number;
-  position: number;
-  text: string;
-  terms: string[];
-}
-
-function sentencesOf(source: ParsedSource): Sentence[] {
-  return (
-    source.text
-      .split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'([])|\n\s*\n|\n(?=\s*[-*•]\s)/u)
-      .map((text) => text.replace(/\s+/g, ' ').trim())
-      // Headings name a topic but state nothing, so they are never quoted as an answer.
-      .filter((text) => text.length > 0 && !text.startsWith('#'))
-      .map((text, position) => ({ sourceId: source.id, position, text, terms: extractiveTerms(text) }))
-  );
-}
-
-/** BM25 with sentences as the documents: rewards rare question terms, damps long sentences. */
-function bm25Scores(sentences: Sentence[], queryTerms: string[]): number[] {
-  const k1 = 1.2;
-  const b = 0.75;
-  const documentFrequency = new Map<string, number>();
-  for (const sentence of sentences) {
-    for (const term of new Set(sentence.terms))
-      documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
-  }
-  const averageLength =
-    sentences.reduce((total, s) => total + s.terms.length, 0) / Math.max(1, sentences.length);
-  const unique = [...new Set(queryTerms)];
-  return sentences.map((sentence) => {
-    let score = 0;
-    for (const term of unique) {
-      const tf = sentence.terms.filter((t) => t === term).length;
-      if (tf === 0) continue;
-      const df = documentFrequency.get(term) ?? 0;
-      const idf = Math.log(1 + (sentences.length - df + 0.5) / (df + 0.5));
-      score +=
-        (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * sentence.terms.length) / (averageLength || 1)));
-    }
-    return score;
-  });
+  return lexicalTerms(text);
 }
 
 /** The question inside a rendered prompt: the <question> block, else the prompt without its sources. */
@@ -110,8 +53,8 @@ function questionOf(prompt: string): string {
 }
 
 /**
- * Answers without a model: picks the retrieved sentences that best match the question (BM25 over sentences)
- * and cites each with `[n]`. Deterministic; reports zero tokens. Reads localkb's source blocks from the last
+ * Answers without a model: quotes the retrieved sentences that answer the question, best first (see
+ * sentence-choice.ts), near-duplicates dropped, each cited with `[n]`. Deterministic; reports zero tokens. Reads localkb's source blocks from the last
  * user message, as rendered by renderPromptTemplate.
  */
 export class ExtractiveGenerator implements Generator {
@@ -173,32 +116,24 @@ export class ExtractiveGenerator implements Generator {
     if (options.signal?.aborted)
       throw kbError('ABORTED', 'The extractive answer was aborted.', { input: 'signal' });
     const prompt = lastUserMessage(toConversation(messages, options));
-    const sentences = parseSources(prompt).flatMap(sentencesOf);
-    const queryTerms = extractiveTerms(questionOf(prompt));
-    const scores = bm25Scores(sentences, queryTerms);
-    const best = Math.max(0, ...scores);
+    const sentences = parseSources(prompt).flatMap((source, rank) => sentencesOf(source, rank));
+    const ranked = scoreSentences(sentences, questionOf(prompt));
+    const best = ranked[0]?.score ?? 0;
     if (best === 0) return [this.#noAnswerText];
-    const ranked = sentences
-      .map((sentence, i) => ({ sentence, score: scores[i]! }))
-      .filter((entry) => entry.score > 0 && entry.score >= best * this.#minRelativeScore)
-      // Ties keep source order, then sentence order: the answer is the same on every run.
-      .sort(
-        (a, b) =>
-          b.score - a.score ||
-          a.sentence.sourceId - b.sentence.sourceId ||
-          a.sentence.position - b.sentence.position,
-      );
-    const seen = new Set<string>();
+    const kept: Sentence[] = [];
     const parts: string[] = [];
     const charBudget = options.maxTokens === undefined ? Number.POSITIVE_INFINITY : options.maxTokens * 4;
     let used = 0;
-    for (const { sentence } of ranked) {
-      const key = sentence.text.toLowerCase();
-      if (seen.has(key)) continue;
-      if (parts.length > 0 && used + sentence.text.length > charBudget) break;
-      seen.add(key);
-      parts.push(`${sentence.text} [${sentence.sourceId}]`);
-      used += sentence.text.length;
+    for (const { sentence, score } of ranked) {
+      if (score < best * this.#minRelativeScore) break;
+      if (kept.some((other) => isNearDuplicate(sentence, other))) continue;
+      const previous =
+        needsPrevious(sentence) && !kept.includes(sentence.previous!) ? sentence.previous : undefined;
+      const text = previous ? `${previous.text} ${sentence.text}` : sentence.text;
+      if (parts.length > 0 && used + text.length > charBudget) break;
+      kept.push(sentence, ...(previous ? [previous] : []));
+      parts.push(`${text} [${sentence.sourceId}]`);
+      used += text.length;
       if (parts.length === this.#maxSentences) break;
     }
     return parts;

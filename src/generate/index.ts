@@ -75,6 +75,7 @@ export {
   type ParsedSource,
   parseCitationMarkers,
   parseSources,
+  renumberCitationMarkers,
   stripCitationMarkers,
 } from './sources.js';
 export type {

@@ -101,6 +101,33 @@ export function parseCitationMarkers(text: string): CitationMarker[] {
 }
 
 /**
+ * Numbers the sources an answer cites 1..n in the order it first cites them (`[3] … [1][3]` becomes
+ * `[1] … [2][1]`), dropping numbers `isCitable` refuses; `sources[i]` is the prompt's source number of `[i + 1]`.
+ */
+export function renumberCitationMarkers(
+  text: string,
+  isCitable: (sourceId: number) => boolean = () => true,
+): { text: string; sources: number[] } {
+  const sources: number[] = [];
+  const renumbered = text.replace(MARKER_RUN, (run) => {
+    const leading = /^\s*/.exec(run)![0];
+    const groups = [...run.matchAll(/\[([^\]]*)\]/g)].flatMap((group) => {
+      const ids = [...new Set([...group[1]!.matchAll(/\d+/g)].map((n) => Number(n[0])))].filter(
+        (n) => n >= 1 && isCitable(n),
+      );
+      if (ids.length === 0) return [];
+      const numbers = ids.map((id) => {
+        if (!sources.includes(id)) sources.push(id);
+        return sources.indexOf(id) + 1;
+      });
+      return [`[${numbers.join(', ')}]`];
+    });
+    return groups.length === 0 ? '' : `${leading}${groups.join('')}`;
+  });
+  return { text: renumbered, sources };
+}
+
+/**
  * The answer without its markers, and the markers' spans moved onto that clean text (Bedrock answers carry no
  * inline markers; its citations point into the plain text).
  */

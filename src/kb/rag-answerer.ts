@@ -9,6 +9,7 @@ import {
   type Generator,
   parseCitationMarkers,
   renderPromptTemplate,
+  renumberCitationMarkers,
 } from '../generate/index.js';
 import { estimateCost } from '../observe/index.js';
 import { declareOptions } from '../options.js';
@@ -119,17 +120,19 @@ export class RagAnswerer {
 
 /**
  * Bedrock reports citations as spans of the answer with the references that support them. The model marks
- * support with [n]; each marked span cites sources n. Markers pointing at sources that were not retrieved are
+ * support with [n] (n: the prompt's source number); the answer numbers its sources 1..n in the order it first
+ * cites them, and each marked span cites those sources. Markers pointing at sources that were not retrieved are
  * dropped rather than invented.
  */
 export function citationsOf(
-  text: string,
+  generated: string,
   results: RetrievalResult[],
 ): { text: string; citations: Citation[] } {
+  const { text, sources } = renumberCitationMarkers(generated, (n) => results[n - 1] !== undefined);
   const citations: Citation[] = [];
   for (const marker of parseCitationMarkers(text)) {
     const references = marker.sourceIds.flatMap((n) => {
-      const result = results[n - 1];
+      const result = results[(sources[n - 1] ?? 0) - 1];
       return result ? [result] : [];
     });
     if (references.length === 0) continue;

@@ -56,7 +56,7 @@ export const MAX_QUERY_TERMS = 1024;
  */
 const TOKEN = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
 /** English possessives ("Bedrock's" → "Bedrock"), as Lucene's EnglishPossessiveFilter strips them. */
-const POSSESSIVE = /(?<=[\p{L}\p{N}])['’\uFF07]s(?![\p{L}\p{N}\p{M}])/giu;
+export const POSSESSIVE = /(?<=[\p{L}\p{N}])['’\uFF07]s(?![\p{L}\p{N}\p{M}])/giu;
 
 /** Splits text into the words FTS5's unicode61 tokenizer would see, minus possessives and English stopwords. */
 export function queryTerms(text: string): string[] {

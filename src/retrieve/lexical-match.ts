@@ -3,14 +3,14 @@
  * (case and diacritics folded), Lucene's English stopwords dropped, Porter stems. Used to choose, among the
  * passages of a section BM25 ranked, the one that holds the query's words, and by the extractive generator.
  */
-import { ENGLISH_STOP_WORDS } from './bm25-query.js';
+import { ENGLISH_STOP_WORDS, POSSESSIVE } from './bm25-query.js';
 import { porterStem } from './porter-stemmer.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
 /** Stems of the searchable words of `text`, in order, repeats kept. */
 export function lexicalTerms(text: string): string[] {
-  const words = fold(text).match(WORD) ?? [];
+  const words = fold(text.replace(POSSESSIVE, '')).match(WORD) ?? [];
   return words.filter((word) => !ENGLISH_STOP_WORDS.has(word)).map(porterStem);
 }
 
