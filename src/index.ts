@@ -26,10 +26,18 @@ export {
 export type { HybridOptions, LocalRetrieverOptions, RetrieveOverrides } from './kb/local-retriever.js';
 export * from './kb/types.js';
 export * from './observe/index.js';
+export * from './playground/index.js';
 export * from './retrieve/index.js';
 export { startKnowledgeBaseServer } from './serve/knowledge-base-server.js';
 export { exactSearch } from './store/exact-search.js';
 export { HnswIndex } from './store/hnsw-index.js';
+export {
+  MemoryPromptLibrary,
+  type PromptLibrary,
+  type PromptRun,
+  type PromptVersion,
+  SqlitePromptLibrary,
+} from './store/prompt-library.js';
 export {
   SqliteStore,
   type SqliteStoreOptions,

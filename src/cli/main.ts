@@ -62,6 +62,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import('./commands/provisioned.js'), 'provisionedCommand'),
     summary: 'create, watch, list, update and delete Bedrock provisioned throughput',
   },
+  playground: {
+    run: lazy(() => import('./commands/playground.js'), 'playgroundCommand'),
+    summary: 'open a local web page to search, ask, compare prompts and read evaluations',
+  },
   demo: {
     run: lazy(() => import('./commands/demo.js'), 'demoCommand'),
     summary: 'ingest the bundled example corpus and run a few questions',

@@ -52,6 +52,7 @@ export {
   type ReferenceScore,
   selectReferenceScores,
 } from './report.js';
+export { RECALL_CUTOFFS, type RetrievalReport, retrievalReport } from './run-report.js';
 export {
   type ClassifiedSentence,
   type ClassifyOptions,

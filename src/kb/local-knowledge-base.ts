@@ -4,7 +4,8 @@ import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex } from '../store/hnsw-index.js';
-import { SqliteStore } from '../store/sqlite-store.js';
+import type { PromptLibrary } from '../store/prompt-library.js';
+import { SqliteStore, type StoredDocument } from '../store/sqlite-store.js';
 import type {
   Chunk,
   DocumentInput,
@@ -331,6 +332,24 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     const deleted = this.deleteStored(documentId);
     if (deleted) this.index?.save();
     return deleted;
+  }
+
+  /** The stored documents, without their text, in the order they were first ingested. */
+  async listDocuments(): Promise<StoredDocument[]> {
+    this.assertOpen();
+    return this.store.listDocuments();
+  }
+
+  /** One stored document with its full extracted text (chunk offsets point into it); undefined when absent. */
+  async getDocument(documentId: string): Promise<StoredDocument | undefined> {
+    this.assertOpen();
+    return this.store.getDocument(documentId);
+  }
+
+  /** Prompt versions and prompt-lab runs, kept in this store beside the documents. */
+  promptLibrary(): PromptLibrary {
+    this.assertOpen();
+    return this.store.promptLibrary();
   }
 
   async stats(): Promise<KnowledgeBaseStats> {

@@ -138,6 +138,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE documents ADD COLUMN chunked_with TEXT;
     `,
   },
+  {
+    version: 4,
+    description: 'prompt versions and prompt-lab runs (localkb playground)',
+    sql: `
+      -- A version is immutable: saving under an existing name adds the next version number.
+      CREATE TABLE prompt_versions (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        template TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (name, version)
+      );
+
+      -- One run of a prompt version over a question set; settings and results are JSON the playground writes.
+      CREATE TABLE prompt_runs (
+        id INTEGER PRIMARY KEY,
+        prompt_version_id INTEGER REFERENCES prompt_versions(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        results TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -6,6 +6,7 @@ import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
+import { SqlitePromptLibrary } from './prompt-library.js';
 import { CORE_TABLES, MIGRATIONS, SCHEMA_VERSION, VECTOR_CHANGE_RETENTION } from './schema.js';
 import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
 
@@ -728,6 +729,11 @@ export class SqliteStore {
   readSnapshot<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
     return this.db.transaction(fn).deferred();
+  }
+
+  /** The prompt versions and prompt-lab runs kept in this store. */
+  promptLibrary(): SqlitePromptLibrary {
+    return new SqlitePromptLibrary(() => this.db);
   }
 
   close(): void {

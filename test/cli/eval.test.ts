@@ -103,6 +103,30 @@ describe('localkb eval', () => {
     expect(JSON.parse(readFileSync(output, 'utf8')).metrics).toEqual(report.metrics);
   });
 
+  it("writes recall at each cutoff and every query's scores with its text into --output", async () => {
+    const output = path.join(dir, 'bm25-queries.json');
+    const result = await localkb([
+      'eval',
+      '--beir',
+      beir,
+      '--db',
+      path.join(dir, 'bm25.db'),
+      '--output',
+      output,
+    ]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(output, 'utf8'));
+    expect(Object.keys(report.recallAtK).map(Number)).toEqual([1, 3, 5, 10, 20, 50, 100]);
+    expect(report.recallAtK['10']).toBe(report.metrics['recall@10']);
+    expect(report.perQuery).toHaveLength(4);
+    expect(report.perQuery).toContainEqual(
+      expect.objectContaining({ id: 'q0', query: 'lighthouse lens', 'recall@10': 1 }),
+    );
+    const mean =
+      report.perQuery.reduce((sum: number, q: Record<string, number>) => sum + q['ndcg@10']!, 0) / 4;
+    expect(mean).toBeCloseTo(report.metrics['ndcg@10'], 12);
+  });
+
   it('tunes hybrid weights on the train split and refuses to tune on the split it reports', async () => {
     const db = path.join(dir, 'tuned.db');
     const model = ['--embedder', 'minilm', '--model-path', TINY_EMBEDDER_PATH, '--offline'];

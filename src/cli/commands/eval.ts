@@ -12,6 +12,7 @@ import {
   type ReferenceScore,
 } from '../../eval/index.js';
 import { evaluateRun } from '../../eval/metrics.js';
+import { RECALL_CUTOFFS, retrievalReport } from '../../eval/run-report.js';
 import { BedrockConverseGenerator } from '../../generate/index.js';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import type { RetrieveOptions } from '../../kb/types.js';
@@ -42,7 +43,8 @@ Options:
   --answers <n>            also generate answers for the first n queries and score their citations
   --generator <name>       extractive (default), bedrock or openai, for --answers
   --judge-model <id>       a Bedrock model that judges faithfulness of the answers
-  --output <file>          write the metrics as JSON to <file>
+  --output <file>          write the report as JSON to <file>: metrics, recall@k, per-query scores
+                           (load it in localkb playground's evaluation view)
   --json                   print the metrics as JSON`;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -156,26 +158,19 @@ export async function evalCommand(argv: string[]): Promise<number> {
     } as Parameters<typeof runRetrieval>[2]);
     progress.done();
     timings.querySeconds = (Date.now() - started) / 1000;
-    const evaluation = evaluateRun(run, dataset.qrels, { k: [1, 3, 5, 10, 100] });
-    const metrics = {
-      'ndcg@10': evaluation.mean['ndcg@10'] ?? 0,
-      'recall@10': evaluation.mean['recall@10'] ?? 0,
-      'recall@100': evaluation.mean['recall@100'] ?? 0,
-      'mrr@10': evaluation.mean['mrr@10'] ?? 0,
-      map: evaluation.mean.map ?? 0,
-      'map@10': evaluation.mean['map@10'] ?? 0,
-      'precision@10': evaluation.mean['precision@10'] ?? 0,
-    };
+    const evaluation = evaluateRun(run, dataset.qrels, { k: RECALL_CUTOFFS });
+    const retrieval = retrievalReport(evaluation, dataset.queries);
     const answers = await scoreAnswers(kb, generator.modelId, dataset.queries, args, searchType);
     const stats = await kb.stats();
+    // A BM25-only store has one way to search: "bm25", not "bm25 bm25".
     const name = [
-      kb.embedder ? kb.embedder.id : 'bm25',
-      searchType ?? (kb.embedder ? 'hybrid' : 'bm25'),
+      kb.embedder ? `${kb.embedder.id} ${searchType ?? 'hybrid'}` : 'bm25',
       reranker ? `rerank ${stringOption(args, 'rerank')}` : '',
     ]
       .filter(Boolean)
       .join(' ');
     const report = {
+      name,
       dataset: datasetName,
       split,
       queries: evaluation.evaluatedQueries,
@@ -183,7 +178,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       embedder: kb.embedder?.id ?? 'none',
       searchType: searchType ?? (kb.embedder ? 'hybrid' : 'bm25'),
       rerank: stringOption(args, 'rerank') ?? null,
-      metrics,
+      ...retrieval,
       ...(tuning ? { tuning: { ...tuning.best, metric: tuning.metric, queries: tuning.queries } } : {}),
       ...(answers ? { answers } : {}),
       timings,
@@ -199,7 +194,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (args.values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       process.stdout.write(
-        `${formatMetricsTable([{ name, metrics, queries: evaluation.evaluatedQueries }], {
+        `${formatMetricsTable([{ name, metrics: retrieval.metrics, queries: evaluation.evaluatedQueries }], {
           references,
           dataset: datasetName,
           title: `${datasetName} ${split}`,
