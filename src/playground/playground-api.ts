@@ -9,7 +9,7 @@ import { DEFAULT_PROMPT_TEMPLATE, type Generator, renderPromptTemplate } from '.
 import { BedrockKnowledgeBase } from '../kb/bedrock-knowledge-base.js';
 import { LocalKnowledgeBase } from '../kb/local-knowledge-base.js';
 import type { Answer, AnswerStreamEvent, KnowledgeBase, RetrieveOptions } from '../kb/types.js';
-import { type Reranker, validateFilter } from '../retrieve/index.js';
+import { type HybridCandidate, type Reranker, validateFilter } from '../retrieve/index.js';
 import type { PromptLibrary, PromptVersion } from '../store/prompt-library.js';
 import type { StoredDocument } from '../store/sqlite-store.js';
 import type { RetrievalResult, SearchType } from '../types.js';
@@ -135,7 +135,32 @@ export class PlaygroundApi {
     const query = requiredString(fields, 'query');
     const started = performance.now();
     const results = await this.#retrieve(query, fields, signal);
-    return { results: withHighlights(query, results), latencyMs: performance.now() - started };
+    const latencyMs = performance.now() - started;
+    const sides = await this.#hybridSides(query, fields, signal);
+    const shown = withHighlights(query, results).map((result) => {
+      const found = sides && sideOf(sides, result);
+      return found ? { ...result, sides: found } : result;
+    });
+    return { results: shown, latencyMs };
+  }
+
+  /**
+   * For a hybrid search of a local knowledge base: what each side made of every fused unit (its rank in that
+   * side's list and its [0, 1] score), from the knowledge base's own hybridCandidates. Timed apart from the search.
+   */
+  async #hybridSides(query: string, fields: Fields, signal: AbortSignal) {
+    const kb = this.#kb as Partial<Pick<LocalKnowledgeBase, 'hybridCandidates'>>;
+    if (typeof kb.hybridCandidates !== 'function') return undefined;
+    const { searchType, k, filter } = this.#retrieveOptions(fields);
+    const hybrid =
+      searchType === undefined ? this.#searchTypes().includes('hybrid') : searchType === 'hybrid';
+    if (!hybrid) return undefined;
+    const candidates = await kb.hybridCandidates(query, {
+      ...(k ? { k } : {}),
+      ...(filter ? { filter } : {}),
+      signal,
+    });
+    return new Map(candidates.map((c) => [c.id, c]));
   }
 
   /** Validates a filter being typed, with the library's own messages. */
@@ -518,6 +543,21 @@ function withHighlights(query: string, results: RetrievalResult[]): PlaygroundRe
     results.map((r) => r.content.text),
   );
   return results.map((result, i) => ({ ...result, highlights: highlights[i] ?? [] }));
+}
+
+/** A result's unit among hybrid candidates: its passage, its section, or (document level) its document. */
+function sideOf(candidates: Map<string, HybridCandidate>, result: RetrievalResult) {
+  const candidate =
+    candidates.get(`p${result.chunkId}`) ??
+    candidates.get(`s${result.section?.chunkId ?? result.chunkId}`) ??
+    candidates.get(result.documentId);
+  if (!candidate) return undefined;
+  const side = (rank: number | undefined, score: number | undefined) =>
+    score === undefined ? undefined : { ...(rank === undefined ? {} : { rank }), score };
+  return {
+    semantic: side(candidate.semanticRank, candidate.semantic),
+    bm25: side(candidate.bm25Rank, candidate.bm25),
+  };
 }
 
 function answerBody(answer: Answer) {

@@ -58,7 +58,7 @@ describe('localkb playground', () => {
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('localkb playground');
-    const info = await (await fetch(`${url}api/info`)).json();
+    const info = (await (await fetch(`${url}api/info`)).json()) as { description: string };
     expect(info).toMatchObject({ kind: 'local', searchTypes: ['bm25'] });
     expect(info.description).toContain(db);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

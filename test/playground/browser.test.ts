@@ -147,6 +147,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in chromium', () => {
     await page.waitForSelector('.result');
     expect(await page.locator('.result').count()).toBe(4);
     expect(await page.locator('.result mark').count()).toBeGreaterThan(0);
+    // Hybrid results show what each side made of them.
+    const sides = await page.locator('.result .side').allTextContents();
+    expect(sides.some((side) => /^semantic (#\d+|#—) · 0\.\d{3}$/.test(side))).toBe(true);
+    expect(sides.some((side) => /^bm25 (#\d+|#—) · [01]\.\d{3}$/.test(side))).toBe(true);
+    for (const score of await page.locator('.result .score b').allTextContents()) {
+      expect(Number(score)).toBeGreaterThanOrEqual(0);
+      expect(Number(score)).toBeLessThanOrEqual(1);
+    }
     const url = new URL(page.url());
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
       q: 'when was the Eddystone lighthouse first lit',
