@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type ErrorCode, isLocalKbError, kbError } from '../errors.js';
 import { ExtractiveGenerator } from '../generate/index.js';
 import type { KnowledgeBase } from '../kb/types.js';
+import { checkOptions, declareOptions } from '../options.js';
 import type { Reranker } from '../retrieve/index.js';
 import { MemoryPromptLibrary, type PromptLibrary } from '../store/prompt-library.js';
 import { errorBody, PlaygroundApi, type PlaygroundGenerator } from './playground-api.js';
@@ -41,16 +42,20 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = [
-  'knowledgeBase',
-  'description',
-  'host',
-  'port',
-  'generators',
-  'reranker',
-  'rerankModelId',
-  'prompts',
-];
+export const PLAYGROUND_OPTIONS = declareOptions<PlaygroundOptions>(
+  'startPlayground',
+  {
+    knowledgeBase: 'object',
+    description: 'string',
+    host: 'string',
+    port: 'integer',
+    generators: 'object',
+    reranker: 'object',
+    rerankModelId: 'string',
+    prompts: 'object',
+  },
+  { kb: 'knowledgeBase' },
+);
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 /** Paths the page routes itself; each is served the page. */
 const PAGES = ['/', '/search', '/ask', '/prompts', '/eval', '/store', '/document'];
@@ -207,23 +212,8 @@ function promptLibraryOf(kb: KnowledgeBase): PromptLibrary {
     : new MemoryPromptLibrary();
 }
 
-function validatePlaygroundOptions(options: PlaygroundOptions): { host: string; port: number } {
-  if (options === null || typeof options !== 'object') {
-    throw kbError('INVALID_OPTION', 'startPlayground needs options: { knowledgeBase, … }.', {
-      input: 'options',
-    });
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw kbError(
-        'INVALID_OPTION',
-        `Unknown playground option "${key}"; expected one of ${OPTION_KEYS.join(', ')}.`,
-        {
-          input: key,
-        },
-      );
-    }
-  }
+function validatePlaygroundOptions(given: PlaygroundOptions): { host: string; port: number } {
+  const options = checkOptions(PLAYGROUND_OPTIONS, given);
   const kb = options.knowledgeBase as Partial<KnowledgeBase> | undefined;
   if (!kb || typeof kb.retrieve !== 'function' || typeof kb.stats !== 'function') {
     throw kbError(

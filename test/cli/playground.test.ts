@@ -35,10 +35,10 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string }
 }
 
 describe('localkb playground', () => {
-  it('prints the page address, serves the store there and stops on SIGTERM', async () => {
+  it('prints the page address (as JSON with --json), serves the store there and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'playground', '--db', db, '--port', '0'],
+      ['--import', 'tsx', MAIN, 'playground', '--db', db, '--port', '0', '--json'],
       {
         cwd: REPO_ROOT,
       },
@@ -47,8 +47,8 @@ describe('localkb playground', () => {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        const found = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
-        if (found) resolve(found);
+        const line = output.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve((JSON.parse(line) as { url: string }).url);
       });
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString();
@@ -68,7 +68,7 @@ describe('localkb playground', () => {
 
   it('refuses to listen beyond loopback', async () => {
     const result = await failing(['--db', db, '--host', '0.0.0.0']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('loopback only');
     expect(result.stderr).toContain('[INVALID_OPTION]');
   });
@@ -79,6 +79,7 @@ describe('localkb playground', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('[FILE_NOT_FOUND]');
     const again = await failing(['--db', db, '--generator', 'gpt4']);
+    expect(again.code).toBe(2);
     expect(again.stderr).toContain('--generator must be extractive, bedrock, openai');
   });
 });

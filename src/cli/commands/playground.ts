@@ -11,7 +11,7 @@ import { BedrockKnowledgeBase } from '../../kb/bedrock-knowledge-base.js';
 import type { PlaygroundGenerator } from '../../playground/index.js';
 import { startPlayground } from '../../playground/index.js';
 import { SqliteStore } from '../../store/sqlite-store.js';
-import { integerOption, parseCommandArgs, stringList, stringOption } from '../args.js';
+import { integerOption, parseCommandArgs, stringList, stringOption, usageError } from '../args.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
 import { RERANK_OPTIONS, rerankerFrom } from '../retrieval-options.js';
 
@@ -34,6 +34,7 @@ Options:
   --rerank <model>           the reranker the page's switch turns on: cross-encoder (local) or a Bedrock rerank
                              model id (amazon.rerank-v1:0, cohere.rerank-v3-5:0)
   --rerank-model-path <d>    local folder of the cross-encoder
+  --json                     print the address as one JSON line: {"url", "knowledgeBase", "generators"}
   --prompt-store <file>      with --knowledge-base-id: a localkb store file that keeps prompt versions and runs
                              (a local knowledge base keeps them in its own store)
   --embedder, --model-path, --offline, --data-source-id   as for localkb query`;
@@ -52,16 +53,17 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
     'openai-base-url': { type: 'string' },
     'openai-model': { type: 'string', multiple: true },
     'prompt-store': { type: 'string' },
+    json: { type: 'boolean' },
   });
   if (args.values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
   if (args.positionals.length > 0) {
-    throw kbError(
-      'INVALID_OPTION',
-      `localkb playground takes no positional arguments, got "${args.positionals[0]}". Run "localkb playground --help".`,
-      { input: args.positionals[0] },
+    throw usageError(
+      'playground',
+      `localkb playground takes no positional arguments, got "${args.positionals[0]}".`,
+      args.positionals[0],
     );
   }
   const port = integerOption('playground', args, 'port', 0, { min: 0, max: 65535 });
@@ -79,10 +81,10 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
   }
   const promptStorePath = stringOption(args, 'prompt-store');
   if (promptStorePath && db) {
-    throw kbError(
-      'INVALID_OPTION',
+    throw usageError(
+      'playground',
       'localkb playground: --prompt-store is for --knowledge-base-id; a local knowledge base keeps prompts in its own store.',
-      { input: '--prompt-store' },
+      '--prompt-store',
     );
   }
   const kb = await openKnowledgeBase('playground', args);
@@ -112,9 +114,18 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
       ...(promptStore ? { prompts: promptStore.promptLibrary() } : {}),
     });
     closers.unshift(() => playground.close());
-    process.stdout.write(`localkb playground for ${kb.describe()}\n`);
-    process.stdout.write(`  ${playground.url}\n`);
-    process.stdout.write(`generators: ${Object.keys(generators).join(', ')}. Stop it with Ctrl-C.\n`);
+    if (args.values.json) {
+      const started = {
+        url: playground.url,
+        knowledgeBase: kb.describe(),
+        generators: Object.keys(generators),
+      };
+      process.stdout.write(`${JSON.stringify(started)}\n`);
+    } else {
+      process.stdout.write(`localkb playground for ${kb.describe()}\n`);
+      process.stdout.write(`  ${playground.url}\n`);
+      process.stdout.write(`generators: ${Object.keys(generators).join(', ')}. Stop it with Ctrl-C.\n`);
+    }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -135,10 +146,10 @@ function generatorsFrom(args: Parameters<typeof stringOption>[0]): Record<string
   if (openaiBaseUrl || openaiModels.length > 0) names.add('openai');
   for (const name of names) {
     if (!GENERATOR_NAMES.includes(name)) {
-      throw kbError(
-        'INVALID_OPTION',
+      throw usageError(
+        'playground',
         `localkb playground: --generator must be ${GENERATOR_NAMES.join(', ')}, got "${name}".`,
-        { input: '--generator' },
+        '--generator',
       );
     }
   }
