@@ -79,7 +79,7 @@ interface RunRow {
   results: string;
 }
 
-/** Prompt versions and runs in a localkb store's prompt_versions / prompt_runs tables (schema.ts migration 2). */
+/** Prompt versions and runs in a localkb store's prompt_versions / prompt_runs tables (added by a migration in schema.ts). */
 export class SqlitePromptLibrary implements PromptLibrary {
   readonly persistent = true;
 
