@@ -143,7 +143,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'prompt versions and prompt-lab runs (localkb playground)',
     sql: `
       -- A version is immutable: saving under an existing name adds the next version number.
-      CREATE TABLE prompt_versions (
+      CREATE TABLE IF NOT EXISTS prompt_versions (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
         version INTEGER NOT NULL,
@@ -153,7 +153,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
 
       -- One run of a prompt version over a question set; settings and results are JSON the playground writes.
-      CREATE TABLE prompt_runs (
+      CREATE TABLE IF NOT EXISTS prompt_runs (
         id INTEGER PRIMARY KEY,
         prompt_version_id INTEGER REFERENCES prompt_versions(id) ON DELETE SET NULL,
         created_at TEXT NOT NULL,
