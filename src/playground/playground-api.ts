@@ -488,10 +488,20 @@ export class PlaygroundApi {
     };
   }
 
-  async documents() {
-    if (!this.#documents) return { listed: false, documents: [] };
+  /** One page of the stored documents (without their text), in ingest order. */
+  async documents(offsetParameter: string | null, limitParameter: string | null) {
+    const offset = offsetParameter === null ? 0 : countParameter(offsetParameter, 'offset', 0);
+    const limit = limitParameter === null ? 100 : countParameter(limitParameter, 'limit', 1, 1000);
+    if (!this.#documents) return { listed: false, total: 0, offset, documents: [] };
     const documents = await this.#documents.listDocuments();
-    return { listed: true, documents: documents.map(({ rowId: _rowId, text: _text, ...shown }) => shown) };
+    return {
+      listed: true,
+      total: documents.length,
+      offset,
+      documents: documents
+        .slice(offset, offset + limit)
+        .map(({ rowId: _rowId, text: _text, ...shown }) => shown),
+    };
   }
 
   async deleteDocument(id: string | null) {
@@ -592,6 +602,21 @@ export function errorBody(error: unknown): { code: string; message: string; inpu
     };
   }
   return { code: 'INTERNAL_ERROR', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** A whole number from a query string, within [min, max]. */
+function countParameter(raw: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(raw);
+  if (!/^\d{1,16}$/.test(raw) || value < min || value > max) {
+    throw kbError(
+      'INVALID_OPTION',
+      `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}.`,
+      {
+        input: name,
+      },
+    );
+  }
+  return value;
 }
 
 function fileSize(file: string): number | undefined {

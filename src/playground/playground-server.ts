@@ -168,7 +168,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       case 'GET /api/store':
         return json(await api.store());
       case 'GET /api/documents':
-        return json(await api.documents());
+        return json(await api.documents(url.searchParams.get('offset'), url.searchParams.get('limit')));
       case 'DELETE /api/documents':
         return json(await api.deleteDocument(url.searchParams.get('id')));
     }

@@ -422,6 +422,15 @@ describe('the store view', () => {
     expect(listing.documents[0].text).toBeUndefined();
   });
 
+  it('lists documents a page at a time', async () => {
+    const all = (await request('GET', '/api/documents')).json();
+    const page = (await request('GET', '/api/documents?offset=2&limit=3')).json();
+    expect(page).toMatchObject({ total: all.total, offset: 2 });
+    expect(page.documents).toEqual(all.documents.slice(2, 5));
+    expect((await request('GET', '/api/documents?limit=0')).json().error.input).toBe('limit');
+    expect((await request('GET', '/api/documents?offset=-1')).status).toBe(400);
+  });
+
   it('deletes a document, and says so when the id is not there', async () => {
     const gone = await request('DELETE', '/api/documents?id=ancient-lights.md');
     expect(gone.json()).toEqual({ deleted: true });
@@ -499,7 +508,7 @@ describe('a managed knowledge base', () => {
       port: page.port,
     });
     expect(saved.json().version).toBe(1);
-    expect((await request('GET', '/api/documents', { port: page.port })).json()).toEqual({
+    expect((await request('GET', '/api/documents', { port: page.port })).json()).toMatchObject({
       listed: false,
       documents: [],
     });

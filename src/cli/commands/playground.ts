@@ -45,7 +45,9 @@ const GENERATOR_NAMES = ['extractive', 'bedrock', 'openai'];
 export async function playgroundCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('playground', argv, {
     ...KB_OPTIONS,
-    ...RERANK_OPTIONS,
+    // The page's reranker switch; MMR is not offered there, so --mmr is not accepted.
+    rerank: RERANK_OPTIONS.rerank!,
+    'rerank-model-path': RERANK_OPTIONS['rerank-model-path']!,
     port: { type: 'string' },
     host: { type: 'string' },
     generator: { type: 'string', multiple: true },

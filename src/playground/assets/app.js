@@ -1346,8 +1346,16 @@ function perQuerySection(runs) {
 
 // ——— Store ———
 
-async function storeView(main) {
-  const [store, listing] = await Promise.all([api('/api/store'), api('/api/documents')]);
+const DOCUMENTS_PER_PAGE = 100;
+
+async function storeView(main, params = new URLSearchParams()) {
+  const offset = Math.max(0, Number.parseInt(params.get('offset') ?? '0', 10) || 0);
+  const [store, listing] = await Promise.all([
+    api('/api/store'),
+    api(
+      `/api/documents?${new URLSearchParams({ offset: String(offset), limit: String(DOCUMENTS_PER_PAGE) })}`,
+    ),
+  ]);
   const stats = store.stats;
   const stat = (label, value, note, text = false) =>
     h(
@@ -1408,7 +1416,7 @@ async function storeView(main) {
     try {
       await api(`/api/documents?id=${encodeURIComponent(id)}`, { method: 'DELETE' });
       main.replaceChildren();
-      await storeView(main);
+      await storeView(main, params);
       main
         .querySelector('#delete-status')
         .replaceChildren(h('span', { class: 'status ok' }, `Deleted ${id}.`));
@@ -1418,6 +1426,21 @@ async function storeView(main) {
   }
 
   if (listing.listed) {
+    const page = (at, label) =>
+      h('a', { href: `/store?${new URLSearchParams({ offset: String(at) })}`, 'data-nav': true }, label);
+    const last = offset + listing.documents.length;
+    if (listing.total > listing.documents.length) {
+      documentsBox.append(
+        h(
+          'p',
+          { class: 'summary', id: 'documents-page' },
+          `Documents ${listing.documents.length ? offset + 1 : 0}–${last} of ${listing.total} `,
+          offset > 0 ? page(Math.max(0, offset - DOCUMENTS_PER_PAGE), '← previous') : null,
+          ' ',
+          last < listing.total ? page(last, 'next →') : null,
+        ),
+      );
+    }
     documentsBox.append(
       listing.documents.length === 0
         ? h('p', { class: 'empty' }, 'No documents yet: localkb ingest <files> --db <file>.')
