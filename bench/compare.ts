@@ -9,7 +9,11 @@
  *   npx tsx bench/compare.ts [--embedder none|use] [--local-search bm25|hybrid|semantic]
  *     [--managed-search default|hybrid|semantic] [--db <existing store>] [--keep <dir>] [--limit <queries>]
  *     [--concurrency 4] [--embedding-model amazon.titan-embed-text-v2:0]
- *     [--knowledge-base-id <id> [--ingest --data-source-id <id>]]
+ *     [--knowledge-base-id <id> [--ingest --data-source-id <id>]] [--serve]
+ *
+ * --serve adds a third side: the same local store behind `localkb serve` (startKnowledgeBaseServer, in this
+ * process) reached by BedrockKnowledgeBase over kept-alive HTTP/1.1 connections — what the wire, the SDK and the
+ * server add to an in-process retrieve.
  *
  * --embedder none (default) is BM25-only on both sides: offline the comparison then isolates what the SDK, the
  * wire and the adapter add. Bedrock has no BM25 search type; a Retrieve without overrideSearchType runs the
@@ -19,9 +23,11 @@
  * process still writing the original is never disturbed (a partial snapshot is refused).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import Database from 'better-sqlite3';
 import { approximateBedrockTokenCount } from '../src/embed/bedrock-embedders.js';
 import { documentsOf } from '../src/eval/evaluate-knowledge-base.js';
@@ -35,6 +41,7 @@ import {
 import { LocalKnowledgeBase } from '../src/kb/local-knowledge-base.js';
 import type { KnowledgeBase, RetrieveOptions } from '../src/kb/types.js';
 import { BEDROCK_PRICING, estimateCost, PRICING_AS_OF } from '../src/observe/pricing.js';
+import { startKnowledgeBaseServer } from '../src/serve/index.js';
 import { startBedrockEmulator } from '../src/testing/index.js';
 import type { DocumentInput } from '../src/types.js';
 import { percentile, printTable, requireSharedData } from './shared-data.js';
@@ -59,6 +66,7 @@ const { values } = parseArgs({
     'knowledge-base-id': { type: 'string' },
     'data-source-id': { type: 'string' },
     ingest: { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
   },
 });
 
@@ -220,6 +228,33 @@ const managedSide: Side = {
     : `BedrockKnowledgeBase → Retrieve (${overrideWords}) on knowledge base ${knowledgeBaseId} in AWS`,
 };
 
+// The local store behind localkb serve, on kept-alive HTTP/1.1 (where a Nagle stall would show as ~40 ms).
+const served = values.serve ? await startKnowledgeBaseServer({ knowledgeBase: local.kb }) : undefined;
+const servedKb = served
+  ? new BedrockKnowledgeBase({
+      knowledgeBaseId: served.knowledgeBaseId,
+      clientConfig: {
+        endpoint: served.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+        requestHandler: new NodeHttpHandler({
+          httpAgent: new http.Agent({ keepAlive: true, maxSockets: 8 }),
+        }),
+      },
+    })
+  : undefined;
+const serveSide: Side | undefined =
+  served && servedKb
+    ? {
+        label: `serve HTTP/1.1 ${localSearch === 'bm25' ? 'bm25' : localSearch}`,
+        kb: servedKb,
+        options: managedOptions,
+        ran:
+          `BedrockKnowledgeBase → Retrieve (${overrideWords}) over kept-alive HTTP/1.1 to startKnowledgeBaseServer ` +
+          'on 127.0.0.1, in this process → the same LocalKnowledgeBase object as the local side',
+      }
+    : undefined;
+
 if (values.ingest) {
   log(`ingesting ${documents.length} documents into ${knowledgeBaseId} / ${values['data-source-id']} …`);
   const summary = await managedKb.ingest(documents, {
@@ -269,17 +304,14 @@ async function warmUp(side: Side): Promise<void> {
 }
 
 /**
- * Both sides query by query, alternating which goes first: background load on a shared machine then falls on
- * both alike, and neither always finds the SQLite pages the other just read.
+ * Every side query by query, rotating which goes first: background load on a shared machine then falls on
+ * all alike, and none always finds the SQLite pages another just read.
  */
-async function runSequentialInterleaved(sides: [Side, Side]): Promise<[SequentialRun, SequentialRun]> {
-  const outcome: [SequentialRun, SequentialRun] = [
-    { run: new Map(), latenciesMs: [] },
-    { run: new Map(), latenciesMs: [] },
-  ];
+async function runSequentialInterleaved(sides: Side[]): Promise<SequentialRun[]> {
+  const outcome: SequentialRun[] = sides.map(() => ({ run: new Map(), latenciesMs: [] }));
   for (let i = 0; i < queries.length; i++) {
     const [queryId, text] = queries[i]!;
-    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    const order = sides.map((_, k) => (i + k) % sides.length);
     for (const which of order) {
       const started = performance.now();
       const documentsFound = await retrieveDocuments(sides[which]!, text);
@@ -351,12 +383,14 @@ function agreement(a: Map<string, ScoredDocument[]>, b: Map<string, ScoredDocume
 log(
   `${queries.length} queries, depth ${DEPTH}; warming up (${WARMUP_QUERIES} queries per side), then sequential …`,
 );
-const sides: [Side, Side] = [localSide, managedSide];
+const sides: Side[] = [localSide, managedSide, ...(serveSide ? [serveSide] : [])];
 for (const side of sides) await warmUp(side);
-const [localSequential, managedSequential] = await runSequentialInterleaved(sides);
+const sequential = await runSequentialInterleaved(sides);
+const [localSequential, managedSequential] = sequential as [SequentialRun, SequentialRun];
 log(`concurrency ${concurrency} …`);
-const localConcurrent = await runConcurrent(localSide);
-const managedConcurrent = await runConcurrent(managedSide);
+const concurrent: ConcurrentRun[] = [];
+for (const side of sides) concurrent.push(await runConcurrent(side));
+const [localConcurrent, managedConcurrent] = concurrent as [ConcurrentRun, ConcurrentRun];
 
 // Query-embedding cost of a managed knowledge base: Bedrock bills the embedding model per input token.
 const queryTokens = queries.map(([, text]) => approximateBedrockTokenCount(text));
@@ -397,6 +431,42 @@ const managedReport = sideReport(
   managedCostPer1k?.totalCost,
 );
 const top10Agreement = agreement(localSequential.run, managedSequential.run, 10);
+const serveReport = serveSide ? sideReport(serveSide, sequential[2]!, concurrent[2]!, 0) : undefined;
+
+/**
+ * What serve adds to an in-process retrieve at Retrieve's default numberOfResults (5), where the wire and not
+ * the size of 100 results dominates: local and serve interleaved query by query, after the runs above.
+ */
+async function serveLatencyAtDefaultK(side: Side): Promise<{ local: number[]; serve: number[] }> {
+  const latencies = { local: [] as number[], serve: [] as number[] };
+  for (let i = 0; i < queries.length; i++) {
+    const text = queries[i]![1];
+    const order: Array<['local' | 'serve', Side]> = [
+      ['local', localSide],
+      ['serve', side],
+    ];
+    if (i % 2 === 1) order.reverse();
+    for (const [which, current] of order) {
+      const started = performance.now();
+      await current.kb.retrieve(text, { ...current.options, k: 5 });
+      latencies[which].push(performance.now() - started);
+    }
+  }
+  return latencies;
+}
+const atDefaultK = serveSide ? await serveLatencyAtDefaultK(serveSide) : undefined;
+const serveOverhead =
+  serveReport && atDefaultK
+    ? {
+        depth100P50DifferenceMs: serveReport.sequentialLatencyMs.p50 - localReport.sequentialLatencyMs.p50,
+        k5: {
+          localP50Ms: latencySummary(atDefaultK.local).p50,
+          serveP50Ms: latencySummary(atDefaultK.serve).p50,
+          p50DifferenceMs: latencySummary(atDefaultK.serve).p50 - latencySummary(atDefaultK.local).p50,
+        },
+        top10SameAsLocal: agreement(localSequential.run, sequential[2]!.run, 10).identicalOrder,
+      }
+    : undefined;
 
 const costNotes = {
   local:
@@ -441,8 +511,9 @@ const report = {
       (emulator ? ' The emulator answers in this process, so client and server share one Node thread.' : ''),
     machine: `${os.cpus().length} CPUs, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at start`,
   },
-  sides: [localReport, managedReport],
+  sides: [localReport, managedReport, ...(serveReport ? [serveReport] : [])],
   top10Agreement,
+  ...(serveOverhead ? { serveOverhead } : {}),
   ...(vectorSearchProbe ? { vectorSearchProbe } : {}),
   ...(managedKb.throttledAttempts > 0 ? { managedThrottledAttempts: managedKb.throttledAttempts } : {}),
   costNotes,
@@ -464,8 +535,17 @@ const tableRow = (r: typeof localReport) => ({
 process.stdout.write(
   `SciFact test, ${queries.length} queries, ${documents.length} documents, depth ${DEPTH} — ${report.mode}\n`,
 );
-process.stdout.write(`${printTable([tableRow(localReport), tableRow(managedReport)])}\n\n`);
-for (const r of [localReport, managedReport]) process.stdout.write(`ran  ${r.side}: ${r.ran}\n`);
+const reports = [localReport, managedReport, ...(serveReport ? [serveReport] : [])];
+process.stdout.write(`${printTable(reports.map(tableRow))}\n\n`);
+for (const r of reports) process.stdout.write(`ran  ${r.side}: ${r.ran}\n`);
+if (serveOverhead) {
+  process.stdout.write(
+    `serve over kept-alive HTTP/1.1 vs in-process, p50: k=5 ${serveOverhead.k5.serveP50Ms.toFixed(2)} vs ` +
+      `${serveOverhead.k5.localP50Ms.toFixed(2)} ms (+${serveOverhead.k5.p50DifferenceMs.toFixed(2)} ms); ` +
+      `k=100 +${serveOverhead.depth100P50DifferenceMs.toFixed(2)} ms; identical top-10 on ` +
+      `${serveOverhead.top10SameAsLocal} / ${queries.length} queries\n`,
+  );
+}
 process.stdout.write(
   `top-10 agreement: mean Jaccard ${top10Agreement.meanJaccard.toFixed(4)}, identical order on ` +
     `${top10Agreement.identicalOrder} / ${top10Agreement.queries} queries\n`,
@@ -474,6 +554,8 @@ if (vectorSearchProbe) process.stdout.write(`probe  ${vectorSearchProbe}\n`);
 process.stdout.write(`cost  local: ${costNotes.local}\ncost  managed: ${costNotes.managed}\n`);
 process.stdout.write(`time  ${report.method.latency} ${report.method.machine}.\n`);
 
+await servedKb?.close();
+await served?.close();
 await managedKb.close();
 await emulator?.close();
 await local.kb.close();

@@ -137,3 +137,36 @@ export function stringList(args: ParsedArgs, name: string): string[] {
   if (typeof value === 'string') return [value];
   return [];
 }
+
+/**
+ * `--access-key-id` with `--secret-access-key`: both or neither, neither empty (an empty secret must never
+ * quietly mean "no authentication").
+ */
+export function keyPairOption(
+  command: string,
+  args: ParsedArgs,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const accessKeyId = stringOption(args, 'access-key-id');
+  const secretAccessKey = stringOption(args, 'secret-access-key');
+  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw usageError(
+      command,
+      `localkb ${command}: give --access-key-id and --secret-access-key together.`,
+      accessKeyId === undefined ? '--access-key-id' : '--secret-access-key',
+    );
+  }
+  for (const [flag, value] of [
+    ['--access-key-id', accessKeyId],
+    ['--secret-access-key', secretAccessKey],
+  ] as const) {
+    if (value.trim() === '') {
+      throw usageError(
+        command,
+        `localkb ${command}: ${flag} is empty; requests would not be verified. Give a non-empty key pair, or leave both out to serve on 127.0.0.1 without authentication.`,
+        flag,
+      );
+    }
+  }
+  return { accessKeyId, secretAccessKey };
+}

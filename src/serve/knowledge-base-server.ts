@@ -6,9 +6,15 @@ import { checkOptions, declareOptions } from '../options.js';
 import type { Reranker } from '../retrieve/rerank.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from './agent-runtime/operations.js';
 import { AwsServiceError } from './wire/aws-errors.js';
+import type { WireServerLimits } from './wire/connection-guard.js';
 import { startWireServer, type WireRequest, type WireResponse } from './wire/http-server.js';
 import type { WireOperation } from './wire/operation.js';
-import { type AwsCredentialPair, verifyRequestAuth } from './wire/request-auth.js';
+import {
+  type AwsCredentialPair,
+  authenticateHead,
+  checkListenerExposure,
+  signingRegion,
+} from './wire/request-auth.js';
 import { WireRouter } from './wire/router.js';
 
 export interface KnowledgeBaseServerOptions {
@@ -25,7 +31,7 @@ export interface KnowledgeBaseServerOptions {
   port?: number;
   /** When set, every request must be SigV4-signed (service `bedrock`) with one of these keys. */
   credentials?: AwsCredentialPair | readonly AwsCredentialPair[];
-  /** The region signatures must be scoped to. Default: whatever region the client signed for. */
+  /** The region signatures must be scoped to. Default: AWS_REGION, else us-east-1. */
   region?: string;
   /** Answers Rerank and Retrieve's rerankingConfiguration, whichever rerank model the client names. */
   reranker?: Reranker;
@@ -39,6 +45,11 @@ export interface KnowledgeBaseServerOptions {
   retrievePageSize?: number;
   /** Listen beyond loopback without credentials. Default false. */
   allowUnauthenticated?: boolean;
+  /**
+   * Request body size (default 20 MiB), head timeout (15 s), idle-connection timeout (60 s) and connection cap
+   * (512); requests beyond them are refused or their connections closed.
+   */
+  limits?: Partial<WireServerLimits>;
 }
 
 export const KNOWLEDGE_BASE_SERVER_OPTIONS = declareOptions<KnowledgeBaseServerOptions>(
@@ -54,6 +65,12 @@ export const KNOWLEDGE_BASE_SERVER_OPTIONS = declareOptions<KnowledgeBaseServerO
     generationModel: 'string',
     retrievePageSize: 'integer',
     allowUnauthenticated: 'boolean',
+    limits: declareOptions<Partial<WireServerLimits>>('limits', {
+      maxBodyBytes: 'integer',
+      headersTimeoutMs: 'integer',
+      idleTimeoutMs: 'integer',
+      maxConnections: 'integer',
+    }),
   },
   { kb: 'knowledgeBase' },
 );
@@ -65,14 +82,14 @@ export interface KnowledgeBaseServer {
   readonly port: number;
   /** The knowledge base id clients must name. */
   readonly knowledgeBaseId: string;
+  /** The region signatures must be scoped to. */
+  readonly region: string;
   /** Stops listening and drops open connections; the knowledge base stays open (the caller owns it). */
   close(): Promise<void>;
 }
 
 /** bedrock-agent's knowledge base Id shape: exactly what Retrieve's KnowledgeBaseIdentifier accepts. */
 const KNOWLEDGE_BASE_ID = /^[0-9a-zA-Z]{10}$/;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /**
  * Serves a knowledge base over the bedrock-agent-runtime wire protocol (Retrieve, RetrieveAndGenerate,
@@ -83,6 +100,7 @@ export async function startKnowledgeBaseServer(
   options: KnowledgeBaseServerOptions,
 ): Promise<KnowledgeBaseServer> {
   const credentials = validateServerOptions(options);
+  const region = signingRegion(options.region);
   const servedId = options.knowledgeBaseId ?? derivedKnowledgeBaseId(options.knowledgeBase);
   const backend: AgentRuntimeBackend = {
     knowledgeBase(knowledgeBaseId) {
@@ -113,11 +131,6 @@ export async function startKnowledgeBaseServer(
   }
 
   async function handle(request: WireRequest, response: WireResponse): Promise<void> {
-    await verifyRequestAuth(request, {
-      service: 'bedrock',
-      credentials,
-      ...(options.region === undefined ? {} : { region: options.region }),
-    });
     let match: ReturnType<typeof router.match>;
     try {
       match = router.match(request.method, request.rawPath);
@@ -141,12 +154,15 @@ export async function startKnowledgeBaseServer(
     host: options.host ?? '127.0.0.1',
     ...(options.port === undefined ? {} : { port: options.port }),
     handler: handle,
+    authenticate: (head) => authenticateHead(head, { service: 'bedrock', region, credentials }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   return {
     endpoint: server.url,
     host: server.host,
     port: server.port,
     knowledgeBaseId: servedId,
+    region,
     close: () => server.close(),
   };
 }
@@ -208,27 +224,10 @@ function validateServerOptions(options: KnowledgeBaseServerOptions): AwsCredenti
       input: 'retrievePageSize',
     });
   }
-  const credentials =
-    options.credentials === undefined
-      ? []
-      : Array.isArray(options.credentials)
-        ? [...(options.credentials as readonly AwsCredentialPair[])]
-        : [options.credentials as AwsCredentialPair];
-  for (const pair of credentials) {
-    if (!pair?.accessKeyId || !pair.secretAccessKey) {
-      throw kbError('INVALID_OPTION', 'credentials need both accessKeyId and secretAccessKey.', {
-        input: 'credentials',
-      });
-    }
-  }
-  const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK.test(host) && credentials.length === 0 && !options.allowUnauthenticated) {
-    throw kbError(
-      'INVALID_OPTION',
-      `Serving on ${host} (beyond this machine) needs credentials so requests are SigV4-verified; pass ` +
-        'credentials (localkb serve --access-key-id … --secret-access-key …), or set allowUnauthenticated.',
-      { input: 'host' },
-    );
-  }
-  return credentials;
+  return checkListenerExposure({
+    host: options.host ?? '127.0.0.1',
+    credentials: options.credentials,
+    allowUnauthenticated: options.allowUnauthenticated === true,
+    how: 'localkb serve --access-key-id … --secret-access-key …',
+  });
 }

@@ -7,9 +7,14 @@ import { ModelCatalogue } from '../generate/model-catalogue/index.js';
 import { checkOptions } from '../options.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from '../serve/agent-runtime/operations.js';
 import { AwsServiceError, sendAwsError } from '../serve/wire/aws-errors.js';
-import { startWireServer, type WireRequest, type WireResponse } from '../serve/wire/http-server.js';
+import {
+  startWireServer,
+  type WireRequest,
+  type WireRequestHead,
+  type WireResponse,
+} from '../serve/wire/http-server.js';
 import type { CallSubject, WireOperation } from '../serve/wire/operation.js';
-import { verifyRequestAuth } from '../serve/wire/request-auth.js';
+import { authenticateHead, checkListenerExposure } from '../serve/wire/request-auth.js';
 import { WireRouter } from '../serve/wire/router.js';
 import { agentRoutes } from './agent-operations.js';
 import { customizationRoutes } from './customization-operations.js';
@@ -60,7 +65,12 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   validateOptions(options);
   const region = options.region ?? 'us-east-1';
   const credentials = options.credentials ?? DEFAULT_CREDENTIALS;
-  const verifiedCredentials = options.credentials ? [options.credentials] : [];
+  const verifiedCredentials = checkListenerExposure({
+    host: options.host ?? '127.0.0.1',
+    credentials: options.credentials,
+    allowUnauthenticated: options.allowUnauthenticated === true,
+    how: 'localkb emulator --access-key-id … --secret-access-key …',
+  });
   const initialAliases = Object.entries(options.modelAliases ?? {});
   const aliases = new Map<string, string>(initialAliases);
   const catalogue = new ModelCatalogue(options.models === undefined ? {} : { models: options.models });
@@ -194,8 +204,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     return modelId === undefined ? { ids: [] } : { ids: [modelId], modelId };
   }
 
-  async function handle(request: WireRequest, response: WireResponse): Promise<void> {
-    const startedAt = Date.now();
+  /** Records a request (its body is empty when it was refused unread) with the route and subject it names. */
+  function recordRequest(request: WireRequest) {
     const record: RecordedRequest = {
       operation: 'Unknown',
       method: request.method,
@@ -208,18 +218,11 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const attempt = /attempt=(\d+)/.exec(request.headers['amz-sdk-request'] ?? '')?.[1];
     if (attempt !== undefined) record.attempt = Number(attempt);
     requests.push(record);
-    response.onHead((status) => {
-      record.status = status;
-    });
-
     let match: ReturnType<typeof router.match>;
     try {
       match = router.match(request.method, request.rawPath);
     } catch {
-      throw new AwsServiceError(
-        'ValidationException',
-        `The path ${request.rawPath} has an invalid percent-encoding.`,
-      );
+      return { record, match: undefined, subject: { ids: [] } as CallSubject, badPath: true };
     }
     const subject = match ? subjectOf(match.handler, request, match.params) : { ids: [] };
     if (match) {
@@ -227,13 +230,51 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       if (subject.modelId !== undefined) record.modelId = subject.modelId;
       if (subject.knowledgeBaseId !== undefined) record.knowledgeBaseId = subject.knowledgeBaseId;
     }
+    return { record, match, subject, badPath: false };
+  }
 
-    await verifyRequestAuth(request, {
-      service: 'bedrock',
-      region,
-      credentials: verifiedCredentials,
-      ...(options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken }),
+  const authOptions = {
+    service: 'bedrock',
+    region,
+    credentials: verifiedCredentials,
+    ...(options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken }),
+  };
+  /** Authenticates before the body is read, as Bedrock does; a refused request is recorded with its status. */
+  function authenticate(head: WireRequestHead) {
+    const refused = (error: unknown, body: Buffer = Buffer.alloc(0)) => {
+      const { record } = recordRequest({ ...head, body });
+      if (error instanceof AwsServiceError) record.status = error.status;
+      return error;
+    };
+    let verifyBody: ReturnType<typeof authenticateHead>;
+    try {
+      verifyBody = authenticateHead(head, authOptions);
+    } catch (error) {
+      throw refused(error);
+    }
+    if (!verifyBody) return undefined;
+    const verify = verifyBody;
+    return async (body: Buffer) => {
+      try {
+        await verify(body);
+      } catch (error) {
+        throw refused(error, body);
+      }
+    };
+  }
+
+  async function handle(request: WireRequest, response: WireResponse): Promise<void> {
+    const startedAt = Date.now();
+    const { record, match, subject, badPath } = recordRequest(request);
+    response.onHead((status) => {
+      record.status = status;
     });
+    if (badPath) {
+      throw new AwsServiceError(
+        'ValidationException',
+        `The path ${request.rawPath} has an invalid percent-encoding.`,
+      );
+    }
     if (!match) {
       throw new AwsServiceError(
         'UnknownOperationException',
@@ -301,6 +342,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.port === undefined ? {} : { port: options.port }),
       handler: handle,
+      authenticate,
     });
   } catch (error) {
     await registry.close();

@@ -6,8 +6,10 @@ import { declareOptions } from '../options.js';
 import type { Embedder } from '../types.js';
 
 export interface BedrockEmulatorOptions {
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Any other address needs `credentials` (or `allowUnauthenticated`). */
   host?: string;
+  /** Listen beyond loopback without credentials: an open Bedrock on the network. Default false. */
+  allowUnauthenticated?: boolean;
   /** Default 0 (an ephemeral port). */
   port?: number;
   /** When set, every request's SigV4 signature is verified (service `bedrock`). */
@@ -53,6 +55,7 @@ export interface BedrockEmulatorOptions {
 
 export const BEDROCK_EMULATOR_OPTIONS = declareOptions<BedrockEmulatorOptions>('startBedrockEmulator', {
   host: 'string',
+  allowUnauthenticated: 'boolean',
   port: 'integer',
   credentials: 'object',
   region: 'string',

@@ -190,7 +190,7 @@ describe('authentication and scope', () => {
       expect((await good.send(retrieve('owls'))).retrievalResults?.[0]?.documentId).toBe('owls');
       const bad = clientFor(guarded, { credentials: { ...KEYS, secretAccessKey: 'not-the-secret' } });
       const error = await rejection(bad.send(retrieve('owls')));
-      expect(error).toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+      expect(error).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } });
       expect(error.message).toMatch(/signature/);
       const unsigned = await fetch(`${guarded.endpoint}/knowledgebases/${guarded.knowledgeBaseId}/retrieve`, {
         method: 'POST',

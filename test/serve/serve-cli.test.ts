@@ -53,6 +53,8 @@ describe('localkb serve', () => {
       KEYS.accessKeyId,
       '--secret-access-key',
       KEYS.secretAccessKey,
+      '--region',
+      'eu-west-1',
     ]);
     expect(output()).toContain(`bedrock-agent-runtime endpoint: ${endpoint}`);
     expect(output()).toContain('as knowledge base CLIKB00001');
@@ -70,7 +72,7 @@ describe('localkb serve', () => {
     await expect(
       intruder.send(new RetrieveCommand({ knowledgeBaseId: 'CLIKB00001', retrievalQuery: { text: 'owls' } })),
     ).rejects.toMatchObject({
-      name: 'AccessDeniedException',
+      name: 'InvalidSignatureException',
     });
     client.destroy();
     intruder.destroy();
@@ -106,5 +108,48 @@ describe('localkb serve', () => {
     await expect(serve(['--db', db, '--model', 'anthropic.claude-3-haiku-20240307-v1:0'])).rejects.toThrow(
       /--model chooses the Bedrock model; add --generator bedrock/,
     );
+  });
+});
+
+/** Runs `localkb <args>` to its exit (at most 60 s) and returns the exit code and everything it printed. */
+function runToExit(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO_ROOT });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
+describe('refusing to serve unauthenticated by mistake', () => {
+  it('serve refuses an empty --secret-access-key instead of turning authentication off', async () => {
+    const { code, output } = await runToExit([
+      'serve',
+      '--db',
+      db,
+      '--access-key-id',
+      KEYS.accessKeyId,
+      '--secret-access-key',
+      '',
+    ]);
+    expect(code).not.toBe(0);
+    expect(output).toContain('--secret-access-key is empty');
+    expect(output).not.toContain('requests must be SigV4-signed');
+  });
+
+  it('emulator refuses --host 0.0.0.0 without keys, as serve does', async () => {
+    const { code, output } = await runToExit(['emulator', '--host', '0.0.0.0']);
+    expect(code).not.toBe(0);
+    expect(output).toContain('needs credentials');
+    expect(output).not.toContain('listening on');
   });
 });

@@ -137,31 +137,35 @@ describe('authentication', () => {
     });
   });
 
-  it('a wrong secret key is refused with AccessDeniedException and not retried', async () => {
+  it('a wrong secret key is refused with InvalidSignatureException and not retried', async () => {
     const wrong = runtimeClient(emulator, {
       credentials: { ...CREDENTIALS, secretAccessKey: 'not-the-secret' },
     });
     await expect(invokeTitan(wrong)).rejects.toMatchObject({
-      name: 'AccessDeniedException',
-      message: expect.stringContaining('signature'),
+      name: 'InvalidSignatureException',
+      message: expect.stringContaining('signature we calculated does not match'),
       $metadata: { httpStatusCode: 403, attempts: 1 },
     });
     wrong.destroy();
   });
 
-  it('an unknown access key is refused with AccessDeniedException', async () => {
+  it('an unknown access key is refused with UnrecognizedClientException', async () => {
     const stranger = runtimeClient(emulator, {
       credentials: { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' },
     });
-    await expect(invokeTitan(stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(invokeTitan(stranger)).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+      $metadata: { httpStatusCode: 403 },
+    });
     stranger.destroy();
   });
 
   it('a signature scoped to another region is refused', async () => {
     const elsewhere = runtimeClient(emulator, { region: 'eu-west-1' });
     await expect(invokeTitan(elsewhere)).rejects.toMatchObject({
-      name: 'AccessDeniedException',
-      message: expect.stringContaining('eu-west-1'),
+      name: 'InvalidSignatureException',
+      message: expect.stringContaining("Credential should be scoped to a valid region, not 'eu-west-1'"),
     });
     elsewhere.destroy();
   });
@@ -170,7 +174,7 @@ describe('authentication', () => {
     const http1 = http1RuntimeClient(emulator);
     await invokeTitan(http1);
     const wrong = http1RuntimeClient(emulator, { credentials: { ...CREDENTIALS, secretAccessKey: 'nope' } });
-    await expect(invokeTitan(wrong)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(invokeTitan(wrong)).rejects.toMatchObject({ name: 'InvalidSignatureException' });
     http1.destroy();
     wrong.destroy();
     await invokeTitan();

@@ -285,7 +285,7 @@ describe('bedrock-agent', () => {
       maxAttempts: 1,
     });
     const error = await rejection(intruder.send(new ListKnowledgeBasesCommand({})));
-    expect(error).toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+    expect(error).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } });
     intruder.destroy();
   });
 

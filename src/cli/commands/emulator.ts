@@ -1,5 +1,5 @@
 import { startBedrockEmulator } from '../../testing/index.js';
-import { integerOption, parseCommandArgs, stringOption } from '../args.js';
+import { integerOption, keyPairOption, parseCommandArgs, stringOption } from '../args.js';
 
 const HELP = `Usage: localkb emulator [--port N] [--host 127.0.0.1] [--db <file> [--knowledge-base-id ID]]
                         [--access-key-id ID --secret-access-key KEY]
@@ -9,7 +9,8 @@ endpoint. Point any AWS SDK at it, e.g.
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME=<endpoint> AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=<endpoint> AWS_REGION=us-east-1 your-app
 With --db, that local knowledge base is served as knowledge base ID (default LOCALKB001), so Retrieve and
 RetrieveAndGenerate return real results from it.
-With keys given, requests must be SigV4-signed with them. Stop it with Ctrl-C.`;
+With keys given, requests must be SigV4-signed with them; listening beyond 127.0.0.1 (--host) needs them.
+Stop it with Ctrl-C.`;
 
 export async function emulatorCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('emulator', argv, {
@@ -24,15 +25,14 @@ export async function emulatorCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const accessKeyId = stringOption(args, 'access-key-id');
-  const secretAccessKey = stringOption(args, 'secret-access-key');
+  const credentials = keyPairOption('emulator', args);
   const db = stringOption(args, 'db');
   const knowledgeBaseId = stringOption(args, 'knowledge-base-id') ?? 'LOCALKB001';
   const emulator = await startBedrockEmulator({
     ...(db ? { knowledgeBases: { [knowledgeBaseId]: db } } : {}),
     port: integerOption('emulator', args, 'port', 0, { min: 0, max: 65535 }),
     host: stringOption(args, 'host') ?? '127.0.0.1',
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    ...(credentials ? { credentials } : {}),
   });
   process.stdout.write(`Bedrock emulator listening on ${emulator.endpoint}\n`);
   process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${emulator.endpoint}\n`);

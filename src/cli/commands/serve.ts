@@ -1,7 +1,7 @@
 import { kbError } from '../../errors.js';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import { startKnowledgeBaseServer } from '../../serve/index.js';
-import { integerOption, parseCommandArgs, stringOption } from '../args.js';
+import { integerOption, keyPairOption, parseCommandArgs, stringOption } from '../args.js';
 import { localOptionsFrom } from '../open-kb.js';
 import { generatorFrom } from './ask.js';
 
@@ -20,6 +20,7 @@ Options:
                               from the store's path, printed at start; other ids get ResourceNotFoundException)
   --access-key-id <id>        with --secret-access-key: requests must be SigV4-signed with this key pair
   --secret-access-key <key>
+  --region <region>           the region signatures must be scoped to (default AWS_REGION, else us-east-1)
   --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
   --model <id>                the Bedrock model for --generator bedrock; without it, the model each request names
   --embedder, --model-path, --offline   as for localkb query`;
@@ -35,6 +36,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'knowledge-base-id': { type: 'string' },
     'access-key-id': { type: 'string' },
     'secret-access-key': { type: 'string' },
+    region: { type: 'string' },
     generator: { type: 'string' },
     model: { type: 'string' },
   });
@@ -48,13 +50,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       input: '--db',
     });
   }
-  const accessKeyId = stringOption(args, 'access-key-id');
-  const secretAccessKey = stringOption(args, 'secret-access-key');
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw kbError('INVALID_OPTION', 'localkb serve: give --access-key-id and --secret-access-key together.', {
-      input: accessKeyId === undefined ? '--access-key-id' : '--secret-access-key',
-    });
-  }
+  const credentials = keyPairOption('serve', args);
+  const region = stringOption(args, 'region');
   const generatorName = stringOption(args, 'generator') ?? 'extractive';
   if (generatorName !== 'extractive' && generatorName !== 'bedrock') {
     throw kbError(
@@ -89,7 +86,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       host: stringOption(args, 'host') ?? '127.0.0.1',
       port,
       ...(knowledgeBaseId ? { knowledgeBaseId } : {}),
-      ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(region === undefined ? {} : { region }),
       // A pinned --model writes every answer; otherwise the Bedrock generator calls the model each request names.
       ...(model ? { generationModel: 'generator' as const } : {}),
     });
@@ -102,7 +100,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   );
   process.stdout.write(`bedrock-agent-runtime endpoint: ${server.endpoint}\n`);
   process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${server.endpoint}\n`);
-  if (accessKeyId) process.stdout.write('  requests must be SigV4-signed with the given key pair\n');
+  if (credentials) {
+    process.stdout.write(
+      `  requests must be SigV4-signed with the given key pair for region ${server.region}\n`,
+    );
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -4,13 +4,15 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { kbError } from '../../errors.js';
 import { AwsServiceError, sendAwsError } from './aws-errors.js';
+import { ConnectionGuard, resolveWireLimits, type WireServerLimits } from './connection-guard.js';
 import { ReplayingSocket } from './replaying-socket.js';
+import type { BodyVerifier } from './request-auth.js';
 
 /** The client connection preface that opens every HTTP/2 prior-knowledge (h2c) connection. */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-/** One request, read whole, the same shape for HTTP/1.1 and h2c. */
-export interface WireRequest {
+/** What a request's head tells, the same shape for HTTP/1.1 and h2c. */
+export interface WireRequestHead {
   readonly method: string;
   /** Path exactly as sent, still percent-encoded, without the query string. */
   readonly rawPath: string;
@@ -22,8 +24,12 @@ export interface WireRequest {
   readonly pseudoHeaders: Record<string, string>;
   /** The `:authority` of an h2 request or the `host` header of an HTTP/1.1 one. */
   readonly authority: string;
-  readonly body: Buffer;
   readonly http2: boolean;
+}
+
+/** One request, read whole. */
+export interface WireRequest extends WireRequestHead {
+  readonly body: Buffer;
 }
 
 /** A response stream opened with {@link WireResponse.openStream}. */
@@ -57,6 +63,14 @@ export interface WireServerOptions {
   host?: string;
   port?: number;
   handler: WireHandler;
+  /**
+   * Runs on each request's head before its body is read: throw an AwsServiceError to refuse the request unread
+   * (an unauthenticated client cannot make the server buffer its body). The returned function checks the body
+   * once it is read, e.g. the signature that covers it.
+   */
+  authenticate?: (head: WireRequestHead) => BodyVerifier | undefined;
+  /** Body size, header and idle timeouts, connection cap; see DEFAULT_WIRE_LIMITS. */
+  limits?: Partial<WireServerLimits>;
 }
 
 export interface WireServer {
@@ -82,15 +96,25 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     });
   }
 
+  const limits = resolveWireLimits(options.limits);
+  const http1Guards = new WeakMap<object, ConnectionGuard>();
   const serve = (
     request: IncomingMessage | Http2ServerRequest,
     response: ServerResponse | Http2ServerResponse,
-  ) => void dispatch(options.handler, request, response);
-  const http1Server = http.createServer(serve);
+  ) => {
+    // HTTP/2 streams are counted by their session; an HTTP/1.1 request by its connection.
+    const guard = request.httpVersionMajor === 2 ? undefined : http1Guards.get(request.socket);
+    guard?.requestStarted();
+    response.once('close', () => guard?.requestEnded());
+    void dispatch(options, limits, request, response);
+  };
+  const http1Server = http.createServer({ keepAliveTimeout: limits.idleTimeoutMs }, serve);
   const http2Server = http2.createServer(serve);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
+  let newSession: Http2Session | undefined;
   http2Server.on('session', (session) => {
+    newSession = session;
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
@@ -99,12 +123,30 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // Responses are written in several pieces (head, body); without this each waits ~40 ms for the client's ACK.
+    socket.setNoDelay(true);
+    const guard = new ConnectionGuard(socket, limits);
     sniffProtocol(socket, (isHttp2, head) => {
       const wrapped = new ReplayingSocket(socket, head);
       wrapped.on('error', () => wrapped.destroy());
-      (isHttp2 ? http2Server : http1Server).emit('connection', wrapped);
+      if (!isHttp2) {
+        guard.http1();
+        http1Guards.set(wrapped, guard);
+        http1Server.emit('connection', wrapped);
+        return;
+      }
+      newSession = undefined;
+      http2Server.emit('connection', wrapped); // creates the session synchronously
+      const session = newSession as Http2Session | undefined;
+      if (!session) return;
+      guard.http2(session);
+      session.on('stream', (stream) => {
+        guard.requestStarted();
+        stream.once('close', () => guard.requestEnded());
+      });
     });
   });
+  listener.maxConnections = limits.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -150,19 +192,46 @@ function sniffProtocol(socket: Socket, decided: (isHttp2: boolean, head: Buffer)
 }
 
 async function dispatch(
-  handler: WireHandler,
+  options: WireServerOptions,
+  limits: WireServerLimits,
   request: IncomingMessage | Http2ServerRequest,
   response: ServerResponse | Http2ServerResponse,
 ): Promise<void> {
   const wireResponse = new NodeWireResponse(response);
+  const head = requestHead(request);
   let body: Buffer;
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    body = Buffer.concat(chunks);
-  } catch {
-    return; // the client went away mid-request
+    const verifyBody = options.authenticate?.(head);
+    const declaredLength = Number(head.headers['content-length'] ?? 0);
+    if (declaredLength > limits.maxBodyBytes) throw tooLarge(limits);
+    body = await readBody(request, limits);
+    await verifyBody?.(body);
+  } catch (error) {
+    if (error === CLIENT_GONE) return;
+    // The body may be unread: answer, then end the connection (HTTP/1.1) or the stream (h2) instead of reading it.
+    wireResponse.refuse(
+      error instanceof AwsServiceError
+        ? error
+        : new AwsServiceError('InternalServerException', `Internal server error: ${String(error)}`, 500),
+    );
+    return;
   }
+  const wireRequest: WireRequest = { ...head, body };
+  try {
+    await options.handler(wireRequest, wireResponse);
+  } catch (error) {
+    if (wireResponse.status !== 0) {
+      wireResponse.abort();
+      return;
+    }
+    if (error instanceof AwsServiceError)
+      sendAwsError(wireResponse, error.errorType, error.message, error.status);
+    else
+      sendAwsError(wireResponse, 'InternalServerException', `Internal server error: ${String(error)}`, 500);
+  }
+}
+
+function requestHead(request: IncomingMessage | Http2ServerRequest): WireRequestHead {
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
   const headers: Record<string, string> = {};
@@ -177,28 +246,68 @@ async function dispatch(
   const authority = isHttp2
     ? String((request as Http2ServerRequest).authority ?? headers.host ?? '')
     : (headers.host ?? '');
-  const wireRequest: WireRequest = {
+  return {
     method: request.method ?? 'GET',
     rawPath: queryAt === -1 ? url : url.slice(0, queryAt),
     rawQuery: queryAt === -1 ? '' : url.slice(queryAt + 1),
     headers,
     pseudoHeaders,
     authority,
-    body,
     http2: isHttp2,
   };
+}
+
+/** Thrown by readBody when the client went away mid-request: nothing is left to answer. */
+const CLIENT_GONE = Symbol('client gone');
+
+/** The body, up to `maxBodyBytes` (then 413), each chunk within `headersTimeoutMs` of the last (then 408). */
+async function readBody(
+  request: IncomingMessage | Http2ServerRequest,
+  limits: WireServerLimits,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      request.destroy();
+    }, limits.headersTimeoutMs);
+    timer.unref();
+  };
+  watch();
   try {
-    await handler(wireRequest, wireResponse);
-  } catch (error) {
-    if (wireResponse.status !== 0) {
-      wireResponse.abort();
-      return;
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > limits.maxBodyBytes) throw tooLarge(limits);
+      chunks.push(chunk as Buffer);
+      watch();
     }
-    if (error instanceof AwsServiceError)
-      sendAwsError(wireResponse, error.errorType, error.message, error.status);
-    else
-      sendAwsError(wireResponse, 'InternalServerException', `Internal server error: ${String(error)}`, 500);
+  } catch (error) {
+    if (error instanceof AwsServiceError) throw error;
+    if (stalled) {
+      throw new AwsServiceError(
+        'RequestTimeoutException',
+        `The request body stalled for more than ${limits.headersTimeoutMs} ms.`,
+        408,
+      );
+    }
+    throw CLIENT_GONE;
+  } finally {
+    clearTimeout(timer);
   }
+  if (stalled) throw CLIENT_GONE;
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(limits: WireServerLimits): AwsServiceError {
+  return new AwsServiceError(
+    'RequestEntityTooLargeException',
+    `The request body is larger than this server accepts (${limits.maxBodyBytes} bytes).`,
+    413,
+  );
 }
 
 class NodeWireResponse implements WireResponse {
@@ -268,6 +377,22 @@ class NodeWireResponse implements WireResponse {
         if (!self.#closed) response.end();
       },
     };
+  }
+
+  /**
+   * Answers with an AWS error before (or instead of) reading the rest of the body, then stops the client sending
+   * it: `connection: close` over HTTP/1.1, RST_STREAM(NO_ERROR) over h2 (RFC 9113 §8.1).
+   */
+  refuse(error: AwsServiceError): void {
+    const response = this.#response;
+    const http1 = !('stream' in response);
+    if (http1) (response as ServerResponse).shouldKeepAlive = false;
+    response.once('finish', () => {
+      if ('stream' in response) response.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      // a client still sending is cut off once the answer had time to leave
+      else setTimeout(() => response.socket?.destroy(), 1000).unref();
+    });
+    sendAwsError(this, error.errorType, error.message, error.status, http1 ? { connection: 'close' } : {});
   }
 
   /** Drops the connection of a response whose head was already sent (a mid-stream crash). */
