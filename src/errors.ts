@@ -53,8 +53,10 @@ export const ERROR_CODES = {
   DATASET_INVALID: 'An evaluation dataset is missing files or malformed.',
 } as const;
 
+/** One of the keys of ERROR_CODES. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** What a LocalKbError carries besides its code and message. */
 export interface LocalKbErrorOptions {
   /** The input at fault: a path, model id, document id, filter path… */
   input?: string;
@@ -63,6 +65,7 @@ export interface LocalKbErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/** The error localkb throws on purpose: a stable `code`, a message naming the input and the fix, the input itself. */
 export class LocalKbError extends Error {
   readonly code: ErrorCode;
   readonly input?: string;
@@ -77,6 +80,7 @@ export class LocalKbError extends Error {
   }
 }
 
+/** Whether `error` is a LocalKbError, with `code` if given: `if (isLocalKbError(e, 'THROTTLED')) …`. */
 export function isLocalKbError(error: unknown, code?: ErrorCode): error is LocalKbError {
   return error instanceof LocalKbError && (code === undefined || error.code === code);
 }

@@ -1,6 +1,7 @@
 /**
- * localkb: local-first retrieval-augmented generation for Node.js.
- * The public API: knowledge bases first, then each stage's building blocks for those who compose their own.
+ * localkb: local-first retrieval-augmented generation for Node.js. The public API, in one list: knowledge bases,
+ * embedders, generators, rerankers, errors, the shared data types, and the evaluation entry points. Everything
+ * else under src/ is internal and may change without notice; `localkb/testing` is the Bedrock emulator.
  */
 
 export {
@@ -9,28 +10,197 @@ export {
   type ResponseCacheStats,
   responseCacheKey,
 } from './cache/response-cache.js';
-export * from './embed/index.js';
-export * from './errors.js';
-export { runRetrieval, tuneHybridWeights } from './eval/evaluate-knowledge-base.js';
-export * from './eval/index.js';
-export * from './generate/index.js';
-export * from './ingest/index.js';
-export * from './kb/bedrock-kb-admin.js';
-export * from './kb/bedrock-knowledge-base.js';
-export { type EmbedderChoice, embedderFromId } from './kb/embedder-choice.js';
 export {
-  type KnowledgeBaseChunking,
-  LocalKnowledgeBase,
-  type LocalKnowledgeBaseOptions,
-} from './kb/local-knowledge-base.js';
-export type { HybridOptions, LocalRetrieverOptions, RetrieveOverrides } from './kb/local-retriever.js';
-export * from './kb/types.js';
-export * from './observe/index.js';
-export * from './playground/index.js';
-export * from './retrieve/index.js';
-export { startKnowledgeBaseServer } from './serve/knowledge-base-server.js';
-export { exactSearch } from './store/exact-search.js';
-export { HnswIndex } from './store/hnsw-index.js';
+  type BedrockEmbedderOptions,
+  CohereEmbedder,
+  type CohereEmbedderOptions,
+  type EmbeddingUsageEvent,
+  type ThrottleBackoffOptions,
+  type TitanDimensions,
+  TitanEmbedder,
+  type TitanEmbedderOptions,
+} from './embed/bedrock-embedders.js';
+export { cachedEmbedder } from './embed/cached-embedder.js';
+export { type CreateEmbedderOptions, createEmbedder } from './embed/index.js';
+export type { ModelDtype } from './embed/model-files.js';
+export {
+  type TransformersDtype,
+  TransformersEmbedder,
+  type TransformersEmbedderOptions,
+} from './embed/transformers-embedder.js';
+export {
+  UniversalSentenceEncoderEmbedder,
+  type UniversalSentenceEncoderOptions,
+} from './embed/use-embedder.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  isLocalKbError,
+  LocalKbError,
+  type LocalKbErrorOptions,
+} from './errors.js';
+export {
+  type CitationCheckOptions,
+  type CitationReport,
+  type ClaimVerdict,
+  type ClaimVerdictLabel,
+  checkAnswerCitations,
+  type FaithfulnessInput,
+  type FaithfulnessPromptOptions,
+  type FaithfulnessResult,
+  type InvalidSpan,
+  judgeFaithfulness,
+  type UnretrievedReference,
+} from './eval/answer-quality.js';
+export { type BeirDataset, type BeirDocument, type LoadBeirOptions, loadBeirDataset } from './eval/beir.js';
+export {
+  type HybridSetting,
+  type RetrievalRunOptions,
+  runRetrieval,
+  type TunableKnowledgeBase,
+  type TuneOptions,
+  type TuningResult,
+  tuneHybridWeights,
+} from './eval/evaluate-knowledge-base.js';
+export {
+  type EvaluateRunOptions,
+  evaluateRun,
+  type Qrels,
+  type Run,
+  type RunEvaluation,
+  type ScoredDocument,
+} from './eval/metrics.js';
+export {
+  formatMetricsJson,
+  formatMetricsTable,
+  type MetricsReportOptions,
+  type MetricsRow,
+  type ReferenceScore,
+} from './eval/report.js';
+export type { ClassifiedSentence, SkipReason, TextSegment } from './eval/sentences.js';
+export {
+  BedrockConverseGenerator,
+  type BedrockConverseGeneratorOptions,
+} from './generate/bedrock-converse-generator.js';
+export {
+  BedrockImageGenerator,
+  type BedrockImageGeneratorOptions,
+  type ImageGenerateOptions,
+  type ImageGeneration,
+  type ImageModelFamily,
+} from './generate/bedrock-image-generator.js';
+export {
+  BedrockInvokeGenerator,
+  type BedrockInvokeGeneratorOptions,
+} from './generate/bedrock-invoke-generator.js';
+export type { BedrockClientOptions } from './generate/bedrock-runtime.js';
+export {
+  Budget,
+  type BudgetLimits,
+  budgetedGenerator,
+  type CallEstimate,
+  DryRunGenerator,
+  estimateCall,
+} from './generate/budget.js';
+export { type CachedGeneratorOptions, cachedGenerator } from './generate/cached-generator.js';
+export { ExtractiveGenerator, type ExtractiveGeneratorOptions } from './generate/extractive-generator.js';
+export {
+  type FoundationModelFilter,
+  type FoundationModelInput,
+  ModelCatalogue,
+  type ModelCatalogueOptions,
+} from './generate/model-catalogue/catalogue.js';
+export type {
+  FoundationModelEntry,
+  InferenceProfileEntry,
+  InferenceType,
+  ModelCustomization,
+  ModelLifecycleStatus,
+  ModelModality,
+  ModelResolution,
+} from './generate/model-catalogue/types.js';
+export {
+  OpenAICompatibleGenerator,
+  type OpenAICompatibleGeneratorOptions,
+} from './generate/openai-compatible-generator.js';
+export { DEFAULT_PROMPT_TEMPLATE, type PromptTemplateValues } from './generate/prompt-template.js';
+export type {
+  ChatMessage,
+  GenerateOptions,
+  Generation,
+  GenerationEvent,
+  Generator,
+  GuardrailOptions,
+  StopReason,
+} from './generate/types.js';
+export type { ChunkingStrategy, ChunkOptions } from './ingest/chunking/options.js';
+export type { LoadedContent, Loader } from './ingest/loaders/loader.js';
+export {
+  BedrockKnowledgeBaseAdmin,
+  type BedrockKnowledgeBaseAdminOptions,
+  type CreateDataSourceOptions,
+  type CreateKnowledgeBaseOptions,
+  type IngestionJobResult,
+  type IngestionProgress,
+  type WaitOptions,
+} from './kb/bedrock-kb-admin.js';
+export {
+  BedrockKnowledgeBase,
+  type BedrockKnowledgeBaseClientConfig,
+  type BedrockKnowledgeBaseOptions,
+  type BedrockRerankingOptions,
+  type BedrockRetrieveOptions,
+} from './kb/bedrock-knowledge-base.js';
+export type { KnowledgeBaseChunking } from './kb/chunk-layout.js';
+export type { EmbedderChoice } from './kb/embedder-choice.js';
+export { LocalKnowledgeBase, type LocalKnowledgeBaseOptions } from './kb/local-knowledge-base.js';
+export type { LocalRetrieverOptions, ResultLevel, RetrieveOverrides } from './kb/local-retriever.js';
+export type { RagAnswererOptions } from './kb/rag-answerer.js';
+export type {
+  Answer,
+  AnswerStreamEvent,
+  Citation,
+  InferenceConfig,
+  IngestOptions,
+  IngestProgress,
+  IngestSummary,
+  KnowledgeBase,
+  KnowledgeBaseStats,
+  RetrieveAndGenerateOptions,
+  RetrieveOptions,
+} from './kb/types.js';
+export {
+  type ConsoleLoggerOptions,
+  createConsoleLogger,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+} from './observe/logger.js';
+export { BedrockMetrics, type BedrockMetricsSnapshot } from './observe/metrics.js';
+export {
+  createPricingTable,
+  estimateCost,
+  type ModelPrice,
+  PRICING_AS_OF,
+  type PricingTable,
+} from './observe/pricing.js';
+export type { UsageErrorClass, UsageEvent, UsageListener } from './observe/usage.js';
+export type { PlaygroundGenerator } from './playground/playground-api.js';
+export { type Playground, type PlaygroundOptions, startPlayground } from './playground/playground-server.js';
+export { BedrockReranker, type BedrockRerankerOptions } from './retrieve/bedrock-reranker.js';
+export {
+  type CrossEncoderDtype,
+  CrossEncoderReranker,
+  type CrossEncoderRerankerOptions,
+} from './retrieve/cross-encoder-reranker.js';
+export type { HybridCandidate, HybridOptions } from './retrieve/fusion.js';
+export type { RerankDocument, Reranker, RerankOptions, RerankResult } from './retrieve/rerank.js';
+export {
+  type KnowledgeBaseServer,
+  type KnowledgeBaseServerOptions,
+  startKnowledgeBaseServer,
+} from './serve/knowledge-base-server.js';
+export type { AwsCredentialPair } from './serve/wire/request-auth.js';
 export {
   MemoryPromptLibrary,
   type PromptLibrary,
@@ -38,10 +208,23 @@ export {
   type PromptVersion,
   SqlitePromptLibrary,
 } from './store/prompt-library.js';
-export {
-  SqliteStore,
-  type SqliteStoreOptions,
-  type StoredChunk,
-  type StoredDocument,
-} from './store/sqlite-store.js';
-export * from './types.js';
+
+export type {
+  Chunk,
+  CostEstimate,
+  DocumentFormat,
+  DocumentInput,
+  Embedder,
+  EmbedOptions,
+  FilterAttribute,
+  Metadata,
+  MetadataValue,
+  PageSpan,
+  RetrievalFilter,
+  RetrievalLocation,
+  RetrievalResult,
+  SearchType,
+  SourceDocument,
+  TokenCounter,
+  TokenUsage,
+} from './types.js';

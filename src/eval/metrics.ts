@@ -1,7 +1,7 @@
 /**
  * Retrieval metrics computed the way BEIR computes them: BEIR's `EvaluateRetrieval.evaluate` hands the run to
  * pytrec_eval, which runs trec_eval 9.0.x's measure code; BEIR's MRR@k is its own Python (custom_metrics.mrr).
- * Semantics (each checked against the sources, see src/eval/README.md):
+ * Semantics (each checked against the sources, see README.md beside this file):
  * - Ranking: by score descending, ties broken by document id DESCENDING in byte order (trec_eval's
  *   form_res_rels.c `comp_sim_docno`: `strcmp(p2->docno, p1->docno)`). The run's own order is ignored.
  * - Relevant: grade >= 1 (trec_eval relevance_level 1). nDCG gain is the grade itself, discount log2(rank + 1),

@@ -149,6 +149,7 @@ const EMPTY_STATISTICS: IngestionJobStatistics = {
   numberOfDocumentsSkipped: 0,
 };
 
+/** Creates and syncs managed Bedrock Knowledge Bases: knowledge bases, data sources and ingestion jobs (bedrock-agent). */
 export class BedrockKnowledgeBaseAdmin {
   readonly #client: BedrockAgentClient;
   readonly #ownsClient: boolean;

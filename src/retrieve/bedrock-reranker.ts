@@ -58,6 +58,7 @@ export const BEDROCK_RERANKER_OPTIONS = declareOptions<BedrockRerankerOptions>('
   additionalModelRequestFields: 'object',
 });
 
+/** Reranks with Amazon Bedrock's Rerank API (bedrock-agent-runtime `Rerank`): Amazon Rerank 1.0 or Cohere Rerank 3.5. */
 export class BedrockReranker implements Reranker {
   readonly id: string;
   readonly modelId: string;

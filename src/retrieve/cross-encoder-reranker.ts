@@ -103,6 +103,7 @@ interface LoadedCrossEncoder {
   maxLength: number;
 }
 
+/** Reranks locally with a cross-encoder run by transformers.js (an optional peer dependency). */
 export class CrossEncoderReranker implements Reranker {
   readonly id: string;
   readonly model: string;

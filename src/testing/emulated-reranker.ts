@@ -35,6 +35,7 @@ export function termOverlapRelevance(query: string, document: string): number {
   return Number((0.8 * coverage + 0.2 * frequency).toFixed(6));
 }
 
+/** A deterministic term-overlap reranker: what the emulator's Rerank answers, usable offline in your own tests. */
 export class TermOverlapReranker implements Reranker {
   constructor(readonly id: string) {}
 

@@ -8,6 +8,7 @@ export {
   deterministicEmbedding,
   findNumberedSources,
   firstSentence,
+  type NumberedSource,
 } from './default-model.js';
 export { EMULATED_RERANK_MODELS, TermOverlapReranker, termOverlapRelevance } from './emulated-reranker.js';
 export type {
