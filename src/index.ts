@@ -134,6 +134,8 @@ export type {
   StopReason,
 } from './generate/types.js';
 export type { ChunkingStrategy, ChunkOptions } from './ingest/chunking/options.js';
+export { type LoadFileOptions, loadFile } from './ingest/load-file.js';
+export { type LoadOutcome, type LoadPathsOptions, loadPaths } from './ingest/load-paths.js';
 export type { LoadedContent, Loader } from './ingest/loaders/loader.js';
 export {
   BedrockKnowledgeBaseAdmin,
