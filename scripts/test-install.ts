@@ -11,7 +11,16 @@
  * onnxruntime-node's postinstall does in such an app (it tries to download CUDA libraries; here it fails).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,14 +28,20 @@ import { printTable, repoRoot } from '../bench/shared-data.js';
 import { ensureGeneratedModel, TINY_EMBEDDER_PATH } from '../test/helpers/models.js';
 
 const { values } = parseArgs({
-  options: { keep: { type: 'boolean', default: false }, 'probe-onnxruntime-default': { type: 'boolean', default: false } },
+  options: {
+    keep: { type: 'boolean', default: false },
+    'probe-onnxruntime-default': { type: 'boolean', default: false },
+  },
 });
 const log = (line: string) => process.stderr.write(`[test:install] ${line}\n`);
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 const transformersRange: string = pkg.peerDependencies['@huggingface/transformers'];
 
 /** What a user's shell has: PATH and HOME (npm's cache), none of npm's npm_* variables or our test settings. */
-const userEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
+const userEnv: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: process.env.HOME ?? tmpdir(),
+};
 
 interface Outcome {
   code: number;
@@ -34,16 +49,31 @@ interface Outcome {
   stderr: string;
   seconds: number;
 }
-function sh(file: string, args: string[], cwd: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
+function sh(
+  file: string,
+  args: string[],
+  cwd: string,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+) {
   const start = performance.now();
   return new Promise<Outcome>((resolve) => {
     execFile(
       file,
       args,
-      { cwd, env: options.env ?? userEnv, timeout: options.timeoutMs ?? 1_200_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd,
+        env: options.env ?? userEnv,
+        timeout: options.timeoutMs ?? 1_200_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, seconds: (performance.now() - start) / 1000 });
+        resolve({
+          code: typeof code === 'number' ? code : 1,
+          stdout,
+          stderr,
+          seconds: (performance.now() - start) / 1000,
+        });
       },
     );
   });
@@ -84,7 +114,10 @@ function largestPackages(modules: string, count: number): Array<[string, number]
 function freshApp(root: string, name: string): string {
   const app = path.join(root, name);
   mkdirSync(app);
-  writeFileSync(path.join(app, 'package.json'), `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`);
+  writeFileSync(
+    path.join(app, 'package.json'),
+    `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`,
+  );
   return app;
 }
 
@@ -115,7 +148,9 @@ try {
   check('the tarball ships no source maps', !files.some((f) => f.endsWith('.map')));
   check(
     'the tarball ships LICENSE, CHANGELOG.md and the READMEs the types point to',
-    ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/testing/README.md', 'dist/eval/README.md'].every((f) => files.includes(f)),
+    ['LICENSE', 'CHANGELOG.md', 'README.md', 'dist/testing/README.md', 'dist/eval/README.md'].every((f) =>
+      files.includes(f),
+    ),
   );
 
   // 2. Core install: the tarball alone, as `npm install localkb` would.
@@ -132,13 +167,23 @@ try {
       return false;
     }
   };
-  check('the core install pulls neither transformers.js nor onnxruntime', !installed('@huggingface/transformers') && !installed('onnxruntime-node') && !installed('onnxruntime-web'));
+  check(
+    'the core install pulls neither transformers.js nor onnxruntime',
+    !installed('@huggingface/transformers') &&
+      !installed('onnxruntime-node') &&
+      !installed('onnxruntime-web'),
+  );
   check('the core install pulls no canvas', !installed('@napi-rs/canvas') && !installed('canvas'));
   const largestCore = largestPackages(modules, 8);
 
   // The same install again with a warm cache, split into fetching/unpacking and compiling the native modules.
   const warm = freshApp(root, 'warm');
-  const fetched = await must('warm install without scripts', npm, ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball], warm);
+  const fetched = await must(
+    'warm install without scripts',
+    npm,
+    ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball],
+    warm,
+  );
   const compiled = await must('native builds', npm, ['rebuild', 'better-sqlite3', 'hnswlib-node'], warm);
   figures['warm install s, without native builds'] = Number(fetched.seconds.toFixed(1));
   figures['native builds s (better-sqlite3, hnswlib-node)'] = Number(compiled.seconds.toFixed(1));
@@ -152,13 +197,32 @@ try {
     });
   }
   const cjs = await sh(process.execPath, ['index.js'], path.join(app, 'commonjs-script'));
-  check('CommonJS: require("localkb") runs the script', cjs.code === 0 && /rejected: INVALID_FILTER/.test(cjs.stdout), cjs.code === 0 ? '' : cjs.stderr.slice(-400));
+  check(
+    'CommonJS: require("localkb") runs the script',
+    cjs.code === 0 && /rejected: INVALID_FILTER/.test(cjs.stdout),
+    cjs.code === 0 ? '' : cjs.stderr.slice(-400),
+  );
   const esm = await sh(process.execPath, ['--test'], path.join(app, 'offline-test'));
-  check('ESM: the offline test with localkb/testing passes', esm.code === 0 && /# pass 2/.test(esm.stdout), esm.code === 0 ? '' : esm.stdout.slice(-600));
-  const requireTesting = await sh(process.execPath, ['-e', "const t = require('localkb/testing'); if (typeof t.startBedrockEmulator !== 'function') process.exit(1)"], app);
+  check(
+    'ESM: the offline test with localkb/testing passes',
+    esm.code === 0 && /# pass 2/.test(esm.stdout),
+    esm.code === 0 ? '' : esm.stdout.slice(-600),
+  );
+  const requireTesting = await sh(
+    process.execPath,
+    [
+      '-e',
+      "const t = require('localkb/testing'); if (typeof t.startBedrockEmulator !== 'function') process.exit(1)",
+    ],
+    app,
+  );
   check('CommonJS: require("localkb/testing")', requireTesting.code === 0, requireTesting.stderr.slice(-300));
   const demo = await sh(npm, ['exec', '--', 'localkb', 'demo'], app);
-  check('npx localkb demo answers offline', demo.code === 0 && /\[1\]/.test(demo.stdout), demo.code === 0 ? '' : demo.stderr.slice(-400));
+  check(
+    'npx localkb demo answers offline',
+    demo.code === 0 && /\[1\]/.test(demo.stdout),
+    demo.code === 0 ? '' : demo.stderr.slice(-400),
+  );
   const miniLm = await sh(
     process.execPath,
     [
@@ -169,18 +233,36 @@ try {
   );
   check(
     'core only: MiniLM fails with DEPENDENCY_MISSING naming the install command',
-    miniLm.stdout.startsWith('DEPENDENCY_MISSING') && miniLm.stdout.includes(`npm install @huggingface/transformers@${transformersRange}`),
+    miniLm.stdout.startsWith('DEPENDENCY_MISSING') &&
+      miniLm.stdout.includes(`npm install @huggingface/transformers@${transformersRange}`),
     miniLm.stdout.trim().slice(0, 200),
   );
 
   // TypeScript: the user's own compiler and Node types, strict, without skipLibCheck.
-  const tsDeps = await must('typescript for the app', npm, ['install', '--no-audit', '--no-fund', '-D', 'typescript@^5.9.3', '@types/node@^20.19.43'], app);
+  const tsDeps = await must(
+    'typescript for the app',
+    npm,
+    ['install', '--no-audit', '--no-fund', '-D', 'typescript@^5.9.3', '@types/node@^20.19.43'],
+    app,
+  );
   figures['typescript + @types/node install s'] = Number(tsDeps.seconds.toFixed(1));
-  const tsc = await sh(process.execPath, [path.join(modules, 'typescript/bin/tsc'), '-p', 'typescript-app'], app);
-  check('TypeScript: the strict app compiles against the installed types', tsc.code === 0, tsc.stdout.slice(-800));
+  const tsc = await sh(
+    process.execPath,
+    [path.join(modules, 'typescript/bin/tsc'), '-p', 'typescript-app'],
+    app,
+  );
+  check(
+    'TypeScript: the strict app compiles against the installed types',
+    tsc.code === 0,
+    tsc.stdout.slice(-800),
+  );
   if (tsc.code === 0) {
     const ts = await sh(process.execPath, ['typescript-app/dist/main.js'], app);
-    check('TypeScript: the compiled app answers with citations', ts.code === 0 && /citations: [1-9]/.test(ts.stdout), ts.stderr.slice(-400));
+    check(
+      'TypeScript: the compiled app answers with citations',
+      ts.code === 0 && /citations: [1-9]/.test(ts.stdout),
+      ts.stderr.slice(-400),
+    );
   }
   const cjsTypes = path.join(app, 'cjs-types');
   mkdirSync(cjsTypes);
@@ -193,16 +275,35 @@ try {
     path.join(cjsTypes, 'tsconfig.json'),
     `${JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, skipLibCheck: false, types: ['node'], noEmit: true }, files: ['main.ts'] }, null, 2)}\n`,
   );
-  const cjsTsc = await sh(process.execPath, [path.join(modules, 'typescript/bin/tsc'), '-p', 'cjs-types'], app);
-  check('TypeScript: a CommonJS module gets the types of localkb and localkb/testing', cjsTsc.code === 0, cjsTsc.stdout.slice(-800));
+  const cjsTsc = await sh(
+    process.execPath,
+    [path.join(modules, 'typescript/bin/tsc'), '-p', 'cjs-types'],
+    app,
+  );
+  check(
+    'TypeScript: a CommonJS module gets the types of localkb and localkb/testing',
+    cjsTsc.code === 0,
+    cjsTsc.stdout.slice(-800),
+  );
 
   // 4. Core + MiniLM: the optional peer, as its DEPENDENCY_MISSING message says to install it.
   if (values['probe-onnxruntime-default']) {
     const probe = freshApp(root, 'probe');
-    const plain = await sh(npm, ['install', '--no-audit', '--no-fund', `@huggingface/transformers@${transformersRange}`], probe, { timeoutMs: 900_000 });
+    const plain = await sh(
+      npm,
+      ['install', '--no-audit', '--no-fund', `@huggingface/transformers@${transformersRange}`],
+      probe,
+      { timeoutMs: 900_000 },
+    );
     figures['transformers install, no workaround: exit'] = plain.code;
     figures['transformers install, no workaround: s'] = Number(plain.seconds.toFixed(1));
-    log(`without a workaround: exit ${plain.code} after ${plain.seconds.toFixed(0)} s\n${plain.stderr.split('\n').filter((l) => /onnxruntime|error/i.test(l)).slice(0, 12).join('\n')}`);
+    log(
+      `without a workaround: exit ${plain.code} after ${plain.seconds.toFixed(0)} s\n${plain.stderr
+        .split('\n')
+        .filter((l) => /onnxruntime|error/i.test(l))
+        .slice(0, 12)
+        .join('\n')}`,
+    );
     rmSync(probe, { recursive: true, force: true });
   }
   const withPeer = await must(
@@ -224,12 +325,20 @@ try {
     ],
     app,
   );
-  check('core + MiniLM: TransformersEmbedder embeds with a local model', embed.code === 0 && embed.stdout.trim() === '32', embed.stderr.slice(-400));
+  check(
+    'core + MiniLM: TransformersEmbedder embeds with a local model',
+    embed.code === 0 && embed.stdout.trim() === '32',
+    embed.stderr.slice(-400),
+  );
   const largestWithPeer = largestPackages(modules, 6);
 
-  console.log(JSON.stringify({ figures, checks, largestCore, largestWithPeer, node: process.version }, null, 1));
+  console.log(
+    JSON.stringify({ figures, checks, largestCore, largestWithPeer, node: process.version }, null, 1),
+  );
   console.log(`\n${printTable(Object.entries(figures).map(([figure, value]) => ({ figure, value })))}`);
-  console.log(`\n${printTable(largestCore.map(([name, bytes]) => ({ 'largest in the core install': name, MB: mb(bytes) })))}`);
+  console.log(
+    `\n${printTable(largestCore.map(([name, bytes]) => ({ 'largest in the core install': name, MB: mb(bytes) })))}`,
+  );
   console.log(`\n${printTable(checks)}`);
   const failed = checks.filter((c) => c.result.startsWith('FAILED')).length;
   console.log(`\n${checks.length - failed} passed, ${failed} failed`);
