@@ -45,7 +45,11 @@ function writerHash(): string {
 export function ensureGeneratedModel(folder: string, shape: GeneratedModelShape, seed = 42): string {
   const stamp = `${shape} seed=${seed} writer=${writerHash()}`;
   const stampPath = path.join(folder, STAMP_FILE);
-  if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) return folder;
+  // The stamp alone is not enough: a checkout that untracked the model files can leave it behind without them.
+  const complete = ['config.json', 'tokenizer.json', 'onnx/model.onnx'].every((file) =>
+    existsSync(path.join(folder, file)),
+  );
+  if (complete && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) return folder;
 
   const staging = `${folder}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
