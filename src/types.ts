@@ -31,6 +31,16 @@ export interface SourceDocument {
   metadata: Metadata;
   /** For PDFs: one span per page, in order. */
   pages?: PageSpan[];
+  /** For record files (CSV, JSON, JSONL) kept as one document: each record's span and metadata; one chunk each. */
+  records?: RecordSpan[];
+}
+
+/** One record of a CSV/JSON/JSONL file: its id, its text's range in `SourceDocument.text`, and its own metadata. */
+export interface RecordSpan {
+  id: string;
+  start: number;
+  end: number;
+  metadata: Metadata;
 }
 
 /** A caller-given document for `ingest([...])` without a file. */

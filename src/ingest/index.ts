@@ -17,6 +17,7 @@ export {
   type ResolvedChunkOptions,
   resolveChunkOptions,
 } from './chunking/options.js';
+export { chunkRecords } from './chunking/records.js';
 export { chunkSectioned } from './chunking/sectioned.js';
 export { documentSections, type Section } from './chunking/sections.js';
 export {
@@ -35,10 +36,14 @@ export {
   SUPPORTED_EXTENSIONS,
 } from './load-file.js';
 export { type LoadOutcome, type LoadPathsOptions, loadPaths } from './load-paths.js';
+export { csvLoader, parseCsv } from './loaders/csv.js';
+export { docxLoader } from './loaders/docx.js';
 export { htmlLoader, htmlToText } from './loaders/html.js';
-export type { LoadedContent, Loader } from './loaders/loader.js';
+export { jsonLoader, jsonlLoader } from './loaders/json.js';
+export type { LoadContext, LoadedContent, Loader } from './loaders/loader.js';
 export { markdownLoader } from './loaders/markdown.js';
 export { PAGE_SEPARATOR, pdfLoader } from './loaders/pdf.js';
+export { RECORD_OPTIONS, type RecordOptions, recordDocuments } from './loaders/records.js';
 export {
   isSidecarFile,
   parseSidecarMetadata,
@@ -46,6 +51,7 @@ export {
   SIDECAR_SUFFIX,
 } from './loaders/sidecar-metadata.js';
 export { textLoader } from './loaders/text.js';
-export { decodeTextFile } from './loaders/text-decoding.js';
+export { decodeText, decodeTextFile, type TextEncoding } from './loaders/text-decoding.js';
+export { type LoaderChoice, type LoaderFunction, mergeLoaders } from './loaders/user-loaders.js';
 export { findMarkdownHeadings, firstMarkdownH1, type MarkdownHeading } from './markdown-headings.js';
 export { type WalkedFile, type WalkOptions, walkPaths } from './walk-paths.js';

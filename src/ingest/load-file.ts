@@ -5,19 +5,33 @@ import { pathToFileURL } from 'node:url';
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Metadata, SourceDocument } from '../types.js';
+import { csvLoader } from './loaders/csv.js';
+import { docxLoader } from './loaders/docx.js';
 import { htmlLoader } from './loaders/html.js';
+import { jsonLoader, jsonlLoader } from './loaders/json.js';
 import type { Loader } from './loaders/loader.js';
 import { markdownLoader } from './loaders/markdown.js';
 import { pdfLoader } from './loaders/pdf.js';
+import { RECORD_OPTIONS, type RecordOptions } from './loaders/records.js';
 import {
   assertMetadata,
   isSidecarFile,
+  readSidecarJson,
   readSidecarMetadata,
   SIDECAR_SUFFIX,
 } from './loaders/sidecar-metadata.js';
 import { textLoader } from './loaders/text.js';
 
-export const DEFAULT_LOADERS: readonly Loader[] = [textLoader, markdownLoader, htmlLoader, pdfLoader];
+export const DEFAULT_LOADERS: readonly Loader[] = [
+  textLoader,
+  markdownLoader,
+  htmlLoader,
+  pdfLoader,
+  docxLoader,
+  csvLoader,
+  jsonLoader,
+  jsonlLoader,
+];
 
 /** Lower-case extensions (with the dot) that the default loaders read. */
 export const SUPPORTED_EXTENSIONS: readonly string[] = DEFAULT_LOADERS.flatMap((loader) => loader.extensions);
@@ -30,6 +44,8 @@ export interface LoadFileOptions {
   /** Added to every document; a sidecar's attributes win over it. */
   metadata?: Metadata;
   loaders?: readonly Loader[];
+  /** How record files (CSV, JSON, JSONL) become text and metadata; a Bedrock sidecar's structure wins. */
+  records?: RecordOptions;
 }
 
 export const LOAD_FILE_OPTIONS = declareOptions<LoadFileOptions>('loadFile', {
@@ -37,6 +53,7 @@ export const LOAD_FILE_OPTIONS = declareOptions<LoadFileOptions>('loadFile', {
   id: 'string',
   metadata: 'object',
   loaders: 'array',
+  records: RECORD_OPTIONS,
 });
 
 export function loaderForPath(
@@ -98,7 +115,11 @@ export async function loadFile(path: string, options: LoadFileOptions = {}): Pro
     throw kbError('FILE_UNREADABLE', `Cannot read ${path}: ${error.message}`, { input: path, cause: error });
   });
   if (bytes.length === 0) throw emptyDocument(path);
-  const content = await loader.load(bytes, path);
+  const sidecarJson = await readSidecarJson(absolute);
+  const content = await loader.load(bytes, path, {
+    ...(options.records ? { records: options.records } : {}),
+    ...(sidecarJson ? { sidecar: sidecarJson } : {}),
+  });
   if (content.text.trim() === '') throw emptyDocument(path);
   const sidecar = await readSidecarMetadata(absolute);
 
@@ -118,6 +139,7 @@ export async function loadFile(path: string, options: LoadFileOptions = {}): Pro
       ...sidecar,
     },
     ...(content.pages === undefined ? {} : { pages: content.pages }),
+    ...(content.records === undefined ? {} : { records: content.records }),
   };
 }
 

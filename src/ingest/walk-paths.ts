@@ -5,7 +5,7 @@ import picomatch from 'picomatch';
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import { SUPPORTED_EXTENSIONS } from './load-file.js';
-import { isSidecarFile } from './loaders/sidecar-metadata.js';
+import { isSidecarFile, SIDECAR_SUFFIX } from './loaders/sidecar-metadata.js';
 
 export interface WalkOptions {
   /** Globs (picomatch, relative to the walked directory) a file must match. Default: every supported extension. */
@@ -14,12 +14,26 @@ export interface WalkOptions {
   exclude?: readonly string[];
   /** Extensions accepted when `include` is not given (lower-case, with the dot). Default: SUPPORTED_EXTENSIONS. */
   extensions?: readonly string[];
+  /**
+   * Told about every file or folder under the paths that is not yielded, with a code and a reason: hidden
+   * (FILE_HIDDEN), left out by the globs (FILE_EXCLUDED), an unsupported extension (UNSUPPORTED_FILE_TYPE), a
+   * symlinked folder or dangling link (SYMLINK_SKIPPED), a sidecar of no file (INVALID_METADATA).
+   */
+  onSkipped?: (skip: WalkSkip) => void;
+}
+
+/** Something under the ingest paths that the walk leaves out, and why. */
+export interface WalkSkip {
+  path: string;
+  code: 'FILE_HIDDEN' | 'FILE_EXCLUDED' | 'UNSUPPORTED_FILE_TYPE' | 'SYMLINK_SKIPPED' | 'INVALID_METADATA';
+  reason: string;
 }
 
 export const WALK_OPTIONS = declareOptions<WalkOptions>('walkPaths', {
   include: 'string[]',
   exclude: 'string[]',
   extensions: 'string[]',
+  onSkipped: 'function',
 });
 
 export interface WalkedFile {
@@ -48,7 +62,9 @@ export function walkPaths(paths: readonly string[], options: WalkOptions = {}): 
 /** Walks paths one by one, remembering what it has yielded so overlapping paths give each file once. */
 export class PathWalker {
   private readonly seen = new Set<string>();
-  private readonly accepts: (relativePath: string) => boolean;
+  /** Why a file is left out, or undefined when it is walked. */
+  private readonly refusal: (relativePath: string) => Omit<WalkSkip, 'path'> | undefined;
+  private readonly onSkipped: (skip: WalkSkip) => void;
 
   constructor(options: WalkOptions) {
     checkOptions(WALK_OPTIONS, options);
@@ -57,8 +73,23 @@ export class PathWalker {
     const extensions = options.extensions ?? SUPPORTED_EXTENSIONS;
     const included = include ? globMatcher(include) : undefined;
     const excluded = exclude ? globMatcher(exclude) : undefined;
-    this.accepts = (rel) =>
-      (included ? included(rel) : extensions.includes(extname(rel).toLowerCase())) && !excluded?.(rel);
+    this.onSkipped = options.onSkipped ?? (() => {});
+    this.refusal = (rel) => {
+      if (excluded?.(rel)) {
+        return { code: 'FILE_EXCLUDED', reason: `matches the exclude globs (${exclude!.join(', ')})` };
+      }
+      if (included) {
+        return included(rel)
+          ? undefined
+          : { code: 'FILE_EXCLUDED', reason: `matches none of the include globs (${include!.join(', ')})` };
+      }
+      const extension = extname(rel).toLowerCase();
+      if (extensions.includes(extension)) return undefined;
+      return {
+        code: 'UNSUPPORTED_FILE_TYPE',
+        reason: `no loader reads ${extension ? `${extension} files` : 'files without an extension'} (pass one in loaders)`,
+      };
+    };
   }
 
   async *walk(path: string): AsyncGenerator<WalkedFile> {
@@ -92,15 +123,40 @@ export class PathWalker {
       },
     );
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const names = new Set(entries.map((entry) => entry.name));
     for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
       const path = join(directory, entry.name);
-      // Symlinked folders are not followed (as in git and ripgrep): no loops, no tree reached twice.
+      if (entry.name.startsWith('.') || (entry.isDirectory() && SKIPPED_FOLDERS.has(entry.name))) {
+        const what = entry.isDirectory() ? 'folder' : 'file';
+        const why = entry.name.startsWith('.') ? `hidden ${what} (a dot-name)` : 'a node_modules folder';
+        this.onSkipped({ path, code: 'FILE_HIDDEN', reason: `${why}; not walked` });
+        continue;
+      }
       if (entry.isDirectory()) {
-        if (!SKIPPED_FOLDERS.has(entry.name)) yield* this.walkDirectory(path, root);
+        yield* this.walkDirectory(path, root);
       } else if (await isFileOrLinkToFile(entry, path)) {
+        if (isSidecarFile(path)) {
+          // A sidecar is read with the file it is named after; one without that file is worth a word.
+          if (!names.has(entry.name.slice(0, -SIDECAR_SUFFIX.length))) {
+            this.onSkipped({ path, code: 'INVALID_METADATA', reason: 'a metadata sidecar of no file here' });
+          }
+          continue;
+        }
         const rel = relative(root, path).split(sep).join('/');
-        if (!isSidecarFile(path) && this.accepts(rel) && (await this.firstVisit(path))) yield { path, root };
+        const refusal = this.refusal(rel);
+        if (refusal) this.onSkipped({ path, ...refusal });
+        else if (await this.firstVisit(path)) yield { path, root };
+        else if (entry.isSymbolicLink()) {
+          this.onSkipped({ path, code: 'SYMLINK_SKIPPED', reason: 'a symlink to a file already taken' });
+        }
+      } else if (entry.isSymbolicLink()) {
+        // Symlinked folders are not followed (as in git and ripgrep): no loops, no tree reached twice.
+        const target = await stat(path).catch(() => undefined);
+        this.onSkipped({
+          path,
+          code: 'SYMLINK_SKIPPED',
+          reason: target ? 'a symlinked folder; not followed' : 'a dangling symlink',
+        });
       }
     }
   }

@@ -972,6 +972,8 @@ async function* documentsOf(
     ...(options.include ? { include: options.include } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),
+    ...(options.loaders ? { loaders: options.loaders } : {}),
+    ...(options.records ? { records: options.records } : {}),
   };
   for await (const outcome of loadPaths(input as string[], loadOptions)) {
     summary.filesSeen++;

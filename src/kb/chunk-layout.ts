@@ -5,6 +5,7 @@ import {
   type ChunkingStrategy,
   type ChunkOptions,
   chunkDocument,
+  chunkRecords,
   chunkSectioned,
   chunkSemantic,
   contextReserve,
@@ -105,7 +106,9 @@ export async function chunkForStore(
       resolved.chunkOverlap < embedded ? resolved.chunkOverlap : Math.floor(embedded * DEFAULT_OVERLAP_RATIO),
   };
   let chunks: Chunk[];
-  if (chunking.strategy === 'semantic' && embedder) {
+  if (doc.records) {
+    chunks = chunkRecords(doc, counter, options);
+  } else if (chunking.strategy === 'semantic' && embedder) {
     chunks = await chunkSemantic(doc, embedder, {
       maxTokens: chunkSize,
       ...(chunking.percentile !== undefined ? { percentile: chunking.percentile } : {}),

@@ -219,6 +219,8 @@ async function* documentsOf(
     ...(options.include ? { include: options.include } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),
+    ...(options.loaders ? { loaders: options.loaders } : {}),
+    ...(options.records ? { records: options.records } : {}),
     onListed: ({ files, bytes }: { files: number; bytes: number }) => progress.listed(files, bytes),
   };
   for await (const outcome of loadPaths(input as string[], loadOptions)) {

@@ -1,3 +1,4 @@
+import { type LoaderChoice, RECORD_OPTIONS, type RecordOptions } from '../ingest/index.js';
 import { declareOptions, type OptionShape } from '../options.js';
 import type {
   CostEstimate,
@@ -105,8 +106,11 @@ export interface IngestSummary {
   documentsUnchanged: number;
   documentsDeleted: number;
   chunksEmbedded: number;
+  /** Every file (or record, or in-memory document) not stored, with an error code and the reason. */
   skipped: { path: string; code: string; reason: string }[];
   durationMs: number;
+  /** Things worth knowing about this ingest, e.g. that 'auto' fell back to the weaker bundled embedder. */
+  notes?: string[];
 }
 
 /** A summary with nothing counted yet; both knowledge bases start their ingest from it. */
@@ -138,6 +142,13 @@ export interface IngestOptions {
   /** Remove stored documents under the given roots whose files are gone. */
   prune?: boolean;
   metadata?: Metadata;
+  /**
+   * Your own loaders, by extension (`{ '.org': (bytes, file) => text }`) or as Loader objects; they win over the
+   * built-in loaders for their extensions.
+   */
+  loaders?: LoaderChoice;
+  /** How CSV, JSON and JSONL records become documents (default) or chunks: content fields, metadata, ids. */
+  records?: RecordOptions;
   /** Called as the ingest moves: after the listing, after each file, after each embedded batch. */
   onProgress?: (progress: IngestProgress) => void;
   signal?: AbortSignal;
@@ -171,6 +182,8 @@ export const INGEST_OPTIONS = declareOptions<IngestOptions>('ingest', {
   exclude: 'string[]',
   prune: 'boolean',
   metadata: 'object',
+  loaders: ['array', 'object'],
+  records: RECORD_OPTIONS,
   onProgress: 'function',
   signal: 'signal',
 });

@@ -71,7 +71,7 @@ describe('localkb ingest', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('1 added');
-    expect(result.stdout).toMatch(/skipped .*bad\.pdf: .*\[PDF_CORRUPT\]/);
+    expect(result.stdout).toMatch(/skipped 1 \[PDF_CORRUPT\]: .*\n {4}.*bad\.pdf: /);
   });
 });
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
     'docs/guide.html.metadata.json': '{"metadataAttributes": {"kind": "guide"}}',
     'docs/drafts/wip.md': 'draft',
     'docs/notes.MD': 'upper-case extension',
-    'docs/data.csv': 'a,b',
+    'docs/data.xyz': 'a,b',
     '.hidden/secret.md': 'hidden folder',
     '.dotfile.md': 'hidden file',
     'node_modules/pkg/readme.md': 'dependency',
@@ -73,7 +73,7 @@ describe('walkPaths', () => {
 
   it('applies include globs relative to the walked folder', async () => {
     expect(await relativePaths([root], { include: ['docs/**'] })).toEqual(
-      ['docs/drafts/wip.md', 'docs/guide.html', 'docs/notes.MD', 'docs/data.csv'].sort(),
+      ['docs/drafts/wip.md', 'docs/guide.html', 'docs/notes.MD', 'docs/data.xyz'].sort(),
     );
     expect(await relativePaths([root], { include: ['*.txt'] })).toEqual([
       'a.txt',
@@ -82,7 +82,7 @@ describe('walkPaths', () => {
     ]);
     // Even a catch-all include never yields a metadata sidecar.
     const everything = await relativePaths([root], { include: ['**/*'] });
-    expect(everything).toContain('docs/data.csv');
+    expect(everything).toContain('docs/data.xyz');
     expect(everything).not.toContain('docs/guide.html.metadata.json');
   });
 
@@ -115,23 +115,30 @@ describe('walkPaths', () => {
 });
 
 describe('loadPaths', () => {
-  it('loads every good file and reports each bad one as a typed skip, carrying on past it', async () => {
+  it('accounts for every file under the paths: loaded, or skipped with a code, carrying on past bad ones', async () => {
     const missing = path.join(root, 'nope.md');
-    const outcomes = await collect(loadPaths([root, missing, path.join(root, 'docs', 'data.csv')]));
+    const outcomes = await collect(loadPaths([root, missing, path.join(root, 'docs', 'data.xyz')]));
     const summary = outcomes.map((o: LoadOutcome) =>
       o.ok ? `ok ${o.document.id}` : `skip ${path.relative(root, o.path)} ${o.error.code}`,
     );
     expect(summary).toEqual([
+      'skip .dotfile.md FILE_HIDDEN',
+      'skip .hidden FILE_HIDDEN',
       'ok a.txt',
       'ok b.md',
       `skip ${path.join('bad', 'binary.txt')} BINARY_FILE`,
       `skip ${path.join('bad', 'empty.md')} EMPTY_DOCUMENT`,
+      `skip ${path.join('docs', 'data.xyz')} UNSUPPORTED_FILE_TYPE`,
       'ok docs/drafts/wip.md',
       'ok docs/guide.html',
+      `skip ${path.join('docs', 'loop-to-root')} SYMLINK_SKIPPED`,
       'ok docs/notes.MD',
+      'skip node_modules FILE_HIDDEN',
       'ok z/last.txt',
+      `skip ${path.join('z', 'link-to-a.txt')} SYMLINK_SKIPPED`,
+      `skip ${path.join('z', 'loop-to-docs')} SYMLINK_SKIPPED`,
       'skip nope.md FILE_NOT_FOUND',
-      `skip ${path.join('docs', 'data.csv')} UNSUPPORTED_FILE_TYPE`,
+      `skip ${path.join('docs', 'data.xyz')} UNSUPPORTED_FILE_TYPE`,
     ]);
   });
 

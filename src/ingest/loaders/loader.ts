@@ -1,4 +1,5 @@
-import type { DocumentFormat, PageSpan } from '../../types.js';
+import type { DocumentFormat, PageSpan, RecordSpan } from '../../types.js';
+import type { RecordOptions } from './records.js';
 
 /** What a loader extracts from a file's bytes; `loadFile` adds the id, hash and metadata around it. */
 export interface LoadedContent {
@@ -7,6 +8,15 @@ export interface LoadedContent {
   /** The document's own title (Markdown H1, HTML <title>, PDF Title), when it has one. */
   title?: string;
   pages?: PageSpan[];
+  /** Record files: the span of each record in `text` (records are joined by blank lines) and its metadata. */
+  records?: RecordSpan[];
+}
+
+/** What a loader may be told besides the bytes: how record files (CSV, JSON, JSONL) turn into text. */
+export interface LoadContext {
+  records?: RecordOptions;
+  /** The file's `<file>.metadata.json` sidecar, parsed, when it has one (Bedrock's documentStructureConfiguration). */
+  sidecar?: Record<string, unknown>;
 }
 
 /** Turns the bytes of one kind of file into text. Swap or add loaders by passing another list to `loadFile`. */
@@ -15,5 +25,5 @@ export interface Loader {
   /** Lower-case extensions with the dot, e.g. `['.md', '.markdown']`. */
   readonly extensions: readonly string[];
   /** `file` is only used to name the file in errors. */
-  load(bytes: Uint8Array, file: string): Promise<LoadedContent>;
+  load(bytes: Uint8Array, file: string, context?: LoadContext): Promise<LoadedContent>;
 }

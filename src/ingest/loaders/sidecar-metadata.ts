@@ -29,6 +29,18 @@ export async function readSidecarMetadata(file: string): Promise<Metadata | unde
   return parseSidecarMetadata(json, sidecar);
 }
 
+/** The sidecar of `file` as parsed JSON, for what loaders read from it (a record file's structure). */
+export async function readSidecarJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(
+      (await readFile(file + SIDECAR_SUFFIX, 'utf8')).replace(/^\uFEFF/, ''),
+    );
+    return isPlainObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined; // readSidecarMetadata reports a sidecar that cannot be read or parsed
+  }
+}
+
 /**
  * Parses a Bedrock metadata sidecar: `{"metadataAttributes": {"key": value}}` where a value is a string, number,
  * boolean or string list, or Bedrock's typed form `{"value": {"type": "STRING", "stringValue": "..."},
@@ -50,6 +62,9 @@ export function parseSidecarMetadata(json: string, sidecar: string): Metadata {
     return fail(`invalid JSON (${(error as Error).message})`);
   }
   if (!isPlainObject(parsed)) return fail('the top level is not a JSON object');
+  // A record file's sidecar may describe only its structure (Bedrock's documentStructureConfiguration).
+  if (parsed.metadataAttributes === undefined && isPlainObject(parsed.documentStructureConfiguration))
+    return {};
   const attributes = parsed.metadataAttributes;
   if (!isPlainObject(attributes)) return fail('"metadataAttributes" is missing or not an object');
   const metadata: Metadata = {};
