@@ -2,11 +2,11 @@ import { crc32 } from 'node:zlib';
 
 /** A minimal but valid .docx (an uncompressed zip of WordprocessingML parts) with headings and paragraphs. */
 export function makeDocx(blocks: readonly { heading?: 1 | 2; text: string }[]): Buffer {
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const body = blocks
     .map(({ heading, text }) => {
       const style = heading ? `<w:pPr><w:pStyle w:val="Heading${heading}"/></w:pPr>` : '';
-      return `<w:p>${style}<w:r><w:t xml:space="preserve">${escape(text)}</w:t></w:r></w:p>`;
+      return `<w:p>${style}<w:r><w:t xml:space="preserve">${xmlEscape(text)}</w:t></w:r></w:p>`;
     })
     .join('');
   const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';

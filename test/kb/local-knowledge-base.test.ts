@@ -180,8 +180,8 @@ describe('LocalKnowledgeBase', () => {
     await kb.ingest([corpus]);
     writeFileSync(path.join(corpus, 'binary.txt'), Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00, 0x10]));
     writeFileSync(
-      path.join(corpus, 'latin1.txt'),
-      Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6f, 0x6c, 0xe9]),
+      path.join(corpus, 'garbled.txt'),
+      Buffer.from([0x63, 0x61, 0x66, 0x81, 0x8d, 0x20, 0x6f, 0x6c]),
     );
     writeFileSync(path.join(corpus, 'empty.md'), '');
     writeFileSync(path.join(corpus, 'broken.pdf'), '%PDF-1.4\nthis is not really a pdf');
@@ -193,7 +193,7 @@ describe('LocalKnowledgeBase', () => {
     const codes = Object.fromEntries(summary.skipped.map((s) => [path.basename(s.path), s.code]));
     expect(codes).toEqual({
       'binary.txt': 'BINARY_FILE',
-      'latin1.txt': 'INVALID_ENCODING',
+      'garbled.txt': 'INVALID_ENCODING',
       'empty.md': 'EMPTY_DOCUMENT',
       'broken.pdf': 'PDF_CORRUPT',
       'does-not-exist': 'FILE_NOT_FOUND',
