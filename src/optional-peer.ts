@@ -1,5 +1,5 @@
 /**
- * Optional peer dependencies: heavy parts (transformers.js with onnxruntime, ~500 MB) that an app installs only for
+ * Optional peer dependencies: heavy parts (transformers.js with onnxruntime, ~500 MB; mammoth for .docx, ~8 MB) that an app installs only for
  * the feature that needs them. They are imported on first use; when one is missing the error names the exact
  * `npm install` command. OPTIONAL_PEERS is the one table of them, kept equal to package.json's peerDependencies.
  */
@@ -8,6 +8,7 @@ import { kbError } from './errors.js';
 
 export const OPTIONAL_PEERS = {
   '@huggingface/transformers': '^4.3.1',
+  mammoth: '^1.13.0',
 } as const;
 
 export type OptionalPeer = keyof typeof OPTIONAL_PEERS;
