@@ -286,7 +286,7 @@ interface SizeResult {
   hnsw: { ef: number; recallAt10: number; p50Ms: number; p99Ms: number; qps: number }[];
 }
 
-function benchSize(size: number, args: Args, root: string): SizeResult {
+async function benchSize(size: number, args: Args, root: string): Promise<SizeResult> {
   const dir = path.join(root, `n${size}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -306,7 +306,7 @@ function benchSize(size: number, args: Args, root: string): SizeResult {
   const indexPath = `${dbPath}.hnsw`;
   const buildStarted = performance.now();
   // open() on a missing file builds from SQLite and saves; time the save apart to report the build alone.
-  let index = HnswIndex.open(store, indexPath, { M: args.M, efConstruction: args.efConstruction });
+  let index = await HnswIndex.open(store, indexPath, { M: args.M, efConstruction: args.efConstruction });
   const openMs = performance.now() - buildStarted;
   const saveStarted = performance.now();
   index.save();
@@ -314,7 +314,7 @@ function benchSize(size: number, args: Args, root: string): SizeResult {
   const buildMs = openMs - saveMs;
   index.close();
   const loadStarted = performance.now();
-  index = HnswIndex.open(store, indexPath);
+  index = await HnswIndex.open(store, indexPath);
   const loadMs = performance.now() - loadStarted;
   if (index.rebuilt !== null)
     throw new Error(`expected the saved index to load, got rebuilt=${index.rebuilt}`);
@@ -411,7 +411,7 @@ log(
 );
 const results: SizeResult[] = [];
 for (const size of args.sizes) {
-  const result = benchSize(size, args, root);
+  const result = await benchSize(size, args, root);
   console.log(JSON.stringify(result));
   results.push(result);
 }

@@ -224,7 +224,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         write: (document, chunks, vectors) =>
           this.writeDocument(document, chunks, vectors, resume.fingerprint),
         pruneMissing: (roots, seen) => this.pruneMissing(roots, seen),
-        finish: () => this.index?.save(),
+        finish: () => this.index?.saveIfBehind(),
       },
       input,
       options,
@@ -330,7 +330,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async delete(documentId: string): Promise<boolean> {
     this.assertOpen();
     const deleted = this.deleteStored(documentId);
-    if (deleted) this.index?.save();
+    if (deleted) this.index?.saveIfBehind();
     return deleted;
   }
 
@@ -361,6 +361,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.index?.saveIfBehind();
     this.index?.close();
     this.store.close();
     await this.embedder?.close?.();

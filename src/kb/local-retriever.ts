@@ -12,7 +12,6 @@ import {
   rerankScore,
   validateFilter,
 } from '../retrieve/index.js';
-import { exactSearch } from '../store/exact-search.js';
 import type { HnswIndex } from '../store/hnsw-index.js';
 import type { ScoredId, SqliteStore, StoredChunk } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
@@ -235,7 +234,9 @@ export class LocalRetriever {
       throw kbError('INVALID_QUERY', 'The query is empty; pass the text to search for.');
     }
     const level = this.levelOf(options.level);
-    if (this.store.countChunks() === 0) {
+    // Another process may have written since the last query: catch the in-memory copies up first (a few µs when not).
+    this.index?.refreshIfStale();
+    if (!this.store.hasChunks()) {
       throw kbError(
         'EMPTY_STORE',
         `The knowledge base ${this.store.path} has no chunks yet; ingest documents first.`,
@@ -337,10 +338,10 @@ export class LocalRetriever {
     // A selective filter is answered exactly from SQLite; a broad one filters inside HNSW with a raised ef so that
     // enough allowed neighbours are visited to still return k results.
     const threshold = this.options.exactFilterThreshold ?? 5000;
-    if (allowed.size <= threshold) return exactSearch(this.store, vector, k, { candidateIds: [...allowed] });
-    const selectivity = allowed.size / Math.max(this.index.size, 1);
-    const ef = Math.min(Math.ceil(Math.max(k, 64) / Math.max(selectivity, 0.01)), 10_000);
-    return this.index.search(vector, k, { ef, filter: (id) => allowed.has(id) });
+    if (allowed.size <= threshold) return this.index.exactSearch(vector, k, { candidates: allowed });
+    // hnswlib walks past rejected nodes until it holds ef accepted ones, so the usual ef keeps its recall; a search
+    // that still comes back short is finished exactly, so k results return whenever k chunks pass.
+    return this.index.search(vector, k, { filter: (id) => allowed.has(id) });
   }
 }
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 
 export const HNSW_FILE_FORMAT = 'localkb-hnsw';
-export const HNSW_FILE_FORMAT_VERSION = 1;
+/** 2: records the store generation's token, so a cache is only trusted by the history that wrote it. */
+export const HNSW_FILE_FORMAT_VERSION = 2;
 
 export interface HnswFileMeta {
   format: typeof HNSW_FILE_FORMAT;
@@ -20,6 +21,8 @@ export interface HnswFileMeta {
   storeId: string;
   /** The store's `vector_generation` that the file reflects. */
   generation: number;
+  /** The store's token for that generation (`SqliteStore.generationToken`). */
+  generationToken: string;
   /** Slots in use in the file, tombstones included. */
   elementCount: number;
   /** Labels present in the file but marked deleted. */
@@ -83,7 +86,7 @@ function metaProblem(value: unknown): string | undefined {
     if (!Number.isInteger(meta[key]) || (meta[key] as number) < 0)
       return `${key} is not a non-negative integer`;
   }
-  for (const key of ['embedderId', 'storeId']) {
+  for (const key of ['embedderId', 'storeId', 'generationToken']) {
     if (typeof meta[key] !== 'string') return `${key} is not a string`;
   }
   if (!Array.isArray(meta.deletedLabels) || !meta.deletedLabels.every((label) => Number.isInteger(label))) {
@@ -142,8 +145,8 @@ export function fileCrc32(file: string): number {
 }
 
 /**
- * What is wrong with the index file given its sidecar, or undefined when it can be loaded: size, header and
- * checksum must all match what was recorded when it was saved.
+ * What is wrong with the index file given its sidecar before any of it is read, or undefined when it may be: size
+ * and header must match what was recorded when it was saved. The checksum is checked by `scanIndexFile`.
  */
 export function indexFileProblem(indexPath: string, meta: HnswFileMeta): string | undefined {
   const bytes = fs.statSync(indexPath).size;
@@ -154,7 +157,63 @@ export function indexFileProblem(indexPath: string, meta: HnswFileMeta): string 
   if (header.elementCount !== meta.elementCount) {
     return `${indexPath} holds ${header.elementCount} elements, ${meta.elementCount} were saved`;
   }
-  if (fileCrc32(indexPath) !== meta.crc32) return `${indexPath} fails its CRC-32 check`;
+  return undefined;
+}
+
+/**
+ * Reads the index file once, front to back: checks its CRC-32 against the sidecar and hands every element's label
+ * and (normalised) vector to `onElement`, straight from hnswlib's level-0 layout. This is the one read localkb
+ * makes of the file; hnswlib's own load runs beside it on another thread.
+ */
+export function scanIndexFile(
+  indexPath: string,
+  meta: HnswFileMeta,
+  onElement: (label: number, vector: Float32Array) => void,
+): string | undefined {
+  const header = readHeader(indexPath, meta.dimensions);
+  if (!header) return `${indexPath} does not start with a valid ${meta.dimensions}-d hnswlib header`;
+  const perElement = header.sizeDataPerElement;
+  const elementsPerRead = Math.max(1, Math.floor((8 * 1024 * 1024) / perElement));
+  const buffer = Buffer.allocUnsafeSlow(Math.max(elementsPerRead * perElement, 8 * 1024 * 1024));
+  const fd = fs.openSync(indexPath, 'r');
+  let crc = 0;
+  let position = 0;
+  const read = (length: number): number => {
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buffer, got, length - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    crc = zlib.crc32(buffer.subarray(0, got), crc);
+    position += got;
+    return got;
+  };
+  try {
+    if (read(HEADER_BYTES) !== HEADER_BYTES) return `${indexPath} ends inside its header`;
+    const floats = new Float32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
+    const words = new Uint32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
+    const dimensions = meta.dimensions;
+    for (let done = 0; done < header.elementCount; ) {
+      const count = Math.min(elementsPerRead, header.elementCount - done);
+      if (read(count * perElement) !== count * perElement) return `${indexPath} ends inside its vectors`;
+      for (let i = 0; i < count; i++) {
+        const base = i * perElement;
+        const at = (base + header.labelOffset) / 4;
+        const label = words[at]! + words[at + 1]! * 2 ** 32;
+        const start = (base + header.offsetData) / 4;
+        onElement(label, floats.subarray(start, start + dimensions));
+      }
+      done += count;
+    }
+    while (read(buffer.length) > 0) {
+      // The upper layers' links: only the checksum needs them.
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (position !== meta.bytes) return `${indexPath} has ${position} bytes, ${meta.bytes} were saved`;
+  if (crc !== meta.crc32) return `${indexPath} fails its CRC-32 check`;
   return undefined;
 }
 

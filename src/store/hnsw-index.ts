@@ -9,9 +9,10 @@ import {
   indexFileProblem,
   readMeta,
   saveIndexFiles,
+  scanIndexFile,
 } from './hnsw-file.js';
 import type { ScoredId, SqliteStore } from './sqlite-store.js';
-import { TopK } from './top-k.js';
+import { VectorMatrix } from './vector-matrix.js';
 
 export interface HnswIndexOptions {
   /** Graph degree. Default 16. Changing it for an existing file rebuilds the index. */
@@ -39,10 +40,17 @@ export type RebuildReason = 'missing' | 'stale' | 'corrupt';
 const DEFAULTS = { M: 16, efConstruction: 200, efSearch: 64, randomSeed: 100 } as const;
 const MAX_LABEL = 2 ** 32 - 1;
 
+interface BuildSettings {
+  M: number;
+  efConstruction: number;
+  randomSeed: number;
+}
+
 /**
- * Approximate nearest-neighbour search (hnswlib, cosine) over the vectors of a SqliteStore. The index is a cache:
- * labels are chunk row ids, the file records the store generation it reflects, and whatever is missing, stale or
- * unreadable is rebuilt or caught up from SQLite.
+ * Approximate nearest-neighbour search (hnswlib, cosine) over the vectors of a SqliteStore, plus the same vectors
+ * contiguous in memory (a VectorMatrix) for exact and filtered scans. Both are caches: labels are chunk row ids,
+ * the file records the store generation (and its token) it reflects, and whatever is missing, stale, from another
+ * history of the store, or unreadable is rebuilt or caught up from SQLite.
  */
 export class HnswIndex {
   /** What `open` had to do: null when the file was loaded (and caught up), else why it rebuilt. */
@@ -52,43 +60,54 @@ export class HnswIndex {
   readonly indexPath: string;
   readonly dimensions: number;
   private native: HierarchicalNSW | undefined;
-  /** Labels searchable now. */
-  private live: Set<number>;
+  /** The searchable vectors, normalised: its ids are the live labels. */
+  private vectors: VectorMatrix;
   /** Labels that may still sit in the graph as tombstones (a superset: hnswlib reuses tombstone slots silently). */
   private tombstones: Set<number>;
   private generation: number;
+  private token: string;
   private efSearch: number;
-  private readonly M: number;
-  private readonly efConstruction: number;
-  private readonly randomSeed: number;
+  /** Vectors added or removed since the file was last written. */
+  private unsaved = 0;
+  private readonly settings: BuildSettings;
 
   private constructor(
     private readonly store: SqliteStore,
     indexPath: string,
-    settings: { M: number; efConstruction: number; efSearch: number; randomSeed: number },
+    settings: BuildSettings & { efSearch: number },
     state: LoadedState,
     rebuilt: RebuildReason | null,
     rebuildDetail: string | undefined,
+    private readonly onRebuildProgress: ((done: number, total: number) => void) | undefined,
   ) {
     this.indexPath = indexPath;
     this.dimensions = store.dimensions;
-    this.M = settings.M;
-    this.efConstruction = settings.efConstruction;
+    this.settings = {
+      M: settings.M,
+      efConstruction: settings.efConstruction,
+      randomSeed: settings.randomSeed,
+    };
     this.efSearch = settings.efSearch;
-    this.randomSeed = settings.randomSeed;
     this.native = state.native;
-    this.live = state.live;
+    this.vectors = state.vectors;
     this.tombstones = state.tombstones;
     this.generation = state.generation;
+    this.token = state.token;
     this.rebuilt = rebuilt;
     this.rebuildDetail = rebuildDetail;
+    if (rebuilt !== null) this.unsaved = state.vectors.size + 1;
   }
 
   /**
-   * Loads `indexPath` when it belongs to this store and passes its checks, then catches up with writes made since
-   * it was saved; otherwise rebuilds from the store's vectors (and saves, unless the store is read-only).
+   * Loads `indexPath` when it belongs to this store's history and passes its checks, then catches up with writes
+   * made since it was saved; otherwise rebuilds from the store's vectors. A rebuilt or much caught-up index is
+   * saved (when the file can be written) so the next open is fast.
    */
-  static open(store: SqliteStore, indexPath: string, options: HnswIndexOptions = {}): HnswIndex {
+  static async open(
+    store: SqliteStore,
+    indexPath: string,
+    options: HnswIndexOptions = {},
+  ): Promise<HnswIndex> {
     validateOptions(options);
     const embedder = store.embedder;
     if (!embedder || embedder.dimensions === 0) {
@@ -124,27 +143,37 @@ export class HnswIndex {
         detail = mismatch;
         break;
       }
-      const loaded = loadFile(resolved, meta);
+      const loaded = await loadFile(resolved, meta);
       if ('problem' in loaded) {
         reason = 'corrupt';
         detail = loaded.problem;
         continue;
       }
       const fileSettings = { ...settings, M: meta.M, efConstruction: meta.efConstruction };
-      const index = new HnswIndex(store, resolved, fileSettings, loaded, null, undefined);
-      index.catchUp();
+      const index = new HnswIndex(
+        store,
+        resolved,
+        fileSettings,
+        loaded,
+        null,
+        undefined,
+        options.onRebuildProgress,
+      );
+      const changed = index.catchUp();
+      // A file far behind the store costs every later open the same catch-up: write the caught-up one.
+      if (changed > Math.max(1000, index.size * 0.05)) index.trySave();
       return index;
     }
     const state = buildFromStore(store, settings, options.onRebuildProgress);
-    const index = new HnswIndex(store, resolved, settings, state, reason, detail);
-    if (!store.readonly) index.save();
+    const index = new HnswIndex(store, resolved, settings, state, reason, detail, options.onRebuildProgress);
+    index.trySave();
     return index;
   }
 
   /** Number of searchable vectors. */
   get size(): number {
     this.assertOpen();
-    return this.live.size;
+    return this.vectors.size;
   }
 
   /** Slots allocated in the graph; grows geometrically as vectors are added. */
@@ -155,6 +184,20 @@ export class HnswIndex {
   /** The store `vector_generation` this index has caught up with. */
   get storeGeneration(): number {
     return this.generation;
+  }
+
+  /** Vectors added or removed since the file was last saved. */
+  get unsavedChanges(): number {
+    return this.unsaved;
+  }
+
+  has(id: number): boolean {
+    return this.vectors.has(id);
+  }
+
+  /** The stored vector of `id`, L2-normalised (what cosine similarity compares). */
+  vector(id: number): Float32Array | undefined {
+    return this.vectors.get(id);
   }
 
   /** Adds (or replaces) vectors under the given labels. Grows past the current capacity as needed. */
@@ -177,22 +220,24 @@ export class HnswIndex {
       }
       this.checkVector(vectors[i], `vector ${i}`);
     });
-    const fresh = ids.filter((id) => !this.live.has(id)).length;
+    const fresh = ids.filter((id) => !this.vectors.has(id)).length;
     const needed = native.getCurrentCount() + fresh;
     if (needed > native.getMaxElements()) {
       native.resizeIndex(Math.max(needed, Math.ceil(native.getMaxElements() * 1.5)));
     }
     for (let i = 0; i < ids.length; i++) this.insert(native, ids[i]!, vectors[i]!);
+    this.unsaved += ids.length;
   }
 
   /** Tombstones these labels: they are never returned again. Unknown or already removed ids are ignored. */
   remove(ids: readonly number[]): void {
     const native = this.handle;
     for (const id of ids) {
-      if (!this.live.has(id)) continue;
+      if (!this.vectors.has(id)) continue;
       native.markDelete(id);
-      this.live.delete(id);
+      this.vectors.delete(id);
       this.tombstones.add(id);
+      this.unsaved++;
     }
   }
 
@@ -203,14 +248,12 @@ export class HnswIndex {
   search(vector: Float32Array, k: number, options: HnswSearchOptions = {}): ScoredId[] {
     const native = this.handle;
     this.checkVector(vector, 'the query vector');
-    if (!Number.isInteger(k) || k < 1) {
-      throw kbError('INVALID_OPTION', `k must be a positive integer, got ${k}.`, { input: 'k' });
-    }
+    checkK(k);
     if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef < 1)) {
       throw kbError('INVALID_OPTION', `ef must be a positive integer, got ${options.ef}.`, { input: 'ef' });
     }
-    if (this.live.size === 0) return [];
-    const wanted = Math.min(k, this.live.size);
+    if (this.vectors.size === 0) return [];
+    const wanted = Math.min(k, this.vectors.size);
     const point = Array.from(vector);
     let filterError: unknown;
     const { filter } = options;
@@ -235,47 +278,63 @@ export class HnswIndex {
       if (result.neighbors.length >= wanted) {
         return result.neighbors.map((id, i) => ({ id, score: 1 - result.distances[i]! }));
       }
-      // Tombstones and filters can leave the candidate list short; widen it until the whole graph is in reach,
-      // and if the graph still cannot reach enough live vectors, score them all.
-      if (ef >= slots) return this.scanLive(native, point, wanted, guarded, () => filterError);
+      // Tombstones and filters can leave the candidate list short; widen it a few times, then score exactly:
+      // whatever passes the filter is found, so k results come back whenever k vectors pass.
+      if (ef >= Math.min(slots, 4096)) {
+        const exact = this.vectors.search(vector, wanted, undefined, guarded);
+        if (filterError !== undefined) throw filterError;
+        return exact;
+      }
       ef = Math.min(ef * 4, slots);
     }
   }
 
   /**
-   * Cheap check of the store's generation; when another connection or process has written since, applies those
-   * changes (from the store's change log, or by comparing ids when the log no longer reaches back).
+   * Exact top-k by cosine similarity over the in-memory vectors: every vector, only `candidates`, or only those
+   * `filter` accepts. The recall baseline, and the fast path for selective filters.
+   */
+  exactSearch(
+    vector: Float32Array,
+    k: number,
+    options: { candidates?: Iterable<number>; filter?: (id: number) => boolean } = {},
+  ): ScoredId[] {
+    this.assertOpen();
+    this.checkVector(vector, 'the query vector');
+    checkK(k);
+    return this.vectors.search(vector, k, options.candidates, options.filter);
+  }
+
+  /**
+   * Cheap check of the store's generation and token; when another connection or process has written since,
+   * applies those changes (from the store's change log, or by comparing ids when the log no longer reaches
+   * back), and when the store's history is not the one this index followed (a restored backup), rebuilds.
    */
   refreshIfStale(): 'current' | 'caught-up' {
     this.assertOpen();
-    if (this.store.vectorGeneration() === this.generation) return 'current';
+    const { generation, token } = this.store.generationState();
+    if (generation === this.generation && token === this.token) return 'current';
     this.catchUp();
     return 'caught-up';
   }
 
   /**
    * Writes the index atomically (temp file, fsync, rename, fsync the folder) with a sidecar recording the store
-   * generation it reflects. Catches up with the store first, and rebuilds instead when tombstones dominate.
+   * generation and token it reflects. Catches up with the store first, and rebuilds instead when tombstones
+   * dominate.
    */
   save(): HnswFileMeta {
     const native = this.handle;
     this.catchUp();
-    const dead = native.getCurrentCount() - this.live.size;
-    if (dead > Math.max(1024, this.live.size)) {
-      this.replaceWith(
-        buildFromStore(this.store, {
-          M: this.M,
-          efConstruction: this.efConstruction,
-          randomSeed: this.randomSeed,
-        }),
-      );
+    const dead = native.getCurrentCount() - this.vectors.size;
+    if (dead > Math.max(1024, this.vectors.size)) {
+      this.replaceWith(buildFromStore(this.store, this.settings, this.onRebuildProgress));
     }
     const current = this.handle;
     const labels = current.getIdsList();
-    const deletedLabels = labels.filter((label) => !this.live.has(label));
+    const deletedLabels = labels.filter((label) => !this.vectors.has(label));
     this.tombstones = new Set(deletedLabels);
     const embedder = this.store.embedder!;
-    return saveIndexFiles(this.indexPath, (temporaryPath) => current.writeIndexSync(temporaryPath), {
+    const meta = saveIndexFiles(this.indexPath, (temporaryPath) => current.writeIndexSync(temporaryPath), {
       format: HNSW_FILE_FORMAT,
       formatVersion: HNSW_FILE_FORMAT_VERSION,
       space: 'cosine',
@@ -283,11 +342,37 @@ export class HnswIndex {
       embedderId: embedder.id,
       storeId: this.store.storeId,
       generation: this.generation,
+      generationToken: this.token,
       elementCount: current.getCurrentCount(),
       deletedLabels,
-      M: this.M,
-      efConstruction: this.efConstruction,
+      M: this.settings.M,
+      efConstruction: this.settings.efConstruction,
     });
+    this.unsaved = 0;
+    return meta;
+  }
+
+  /** Saves unless the folder cannot be written (a read-only mount): the index is a cache, SQLite stays right. */
+  trySave(): boolean {
+    try {
+      this.save();
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOSPC') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Saves when the next open would spend longer catching up with the unsaved changes (about 1 ms per vector
+   * inserted) than this save takes (a few µs per vector written): small indexes always, a million-vector one
+   * after some thousands of changes. The change log covers whatever is left unsaved.
+   */
+  saveIfBehind(): boolean {
+    if (!this.native || this.unsaved === 0) return false;
+    if (this.unsaved < this.vectors.size * 0.003) return false;
+    return this.trySave();
   }
 
   /** Sets the default search-time ef. */
@@ -298,6 +383,11 @@ export class HnswIndex {
       });
     }
     this.efSearch = ef;
+  }
+
+  /** The default search-time ef. */
+  get defaultEf(): number {
+    return this.efSearch;
   }
 
   /** Drops the native index; later calls throw STORE_CLOSED. Does not save. */
@@ -315,20 +405,24 @@ export class HnswIndex {
       throw kbError('STORE_CLOSED', `The HNSW index ${this.indexPath} is closed; open it again.`);
   }
 
-  private checkVector(vector: Float32Array | undefined, what: string): void {
+  private checkVector(vector: unknown, what: string): void {
     if (!(vector instanceof Float32Array) || vector.length !== this.dimensions) {
       throw kbError(
         'DIMENSION_MISMATCH',
-        `${what} has ${vector instanceof Float32Array ? `${vector.length} dimensions` : 'no Float32Array'}, but the index ${this.indexPath} holds ${this.dimensions}-d vectors; use the store's embedder.`,
-        { input: what, details: { expected: this.dimensions, actual: vector?.length } },
+        `${what} must be a ${this.dimensions}-d Float32Array, got ${vector instanceof Float32Array ? `${vector.length} dimensions` : typeof vector}.`,
+        {
+          input: what,
+          details: { expected: this.dimensions },
+        },
       );
     }
   }
 
   private insert(native: HierarchicalNSW, id: number, vector: Float32Array): void {
     const point = Array.from(vector);
-    if (this.live.has(id)) {
+    if (this.vectors.has(id)) {
       native.addPoint(point, id, false);
+      this.vectors.set(id, vector);
       return;
     }
     if (this.tombstones.has(id)) {
@@ -337,7 +431,7 @@ export class HnswIndex {
         // The label's old slot is still in the graph: revive it and overwrite its vector.
         native.unmarkDelete(id);
         native.addPoint(point, id, false);
-        this.live.add(id);
+        this.vectors.set(id, vector);
         return;
       } catch (error) {
         // Its slot was reused by another label in the meantime, so it is simply new.
@@ -345,50 +439,40 @@ export class HnswIndex {
       }
     }
     native.addPoint(point, id, true);
-    this.live.add(id);
+    this.vectors.set(id, vector);
   }
 
-  /** Exact scan of the live vectors held by the graph (already normalised by hnswlib's cosine space). */
-  private scanLive(
-    native: HierarchicalNSW,
-    point: number[],
-    k: number,
-    filter: ((id: number) => boolean) | undefined,
-    filterError: () => unknown,
-  ): ScoredId[] {
-    const norm = Math.sqrt(point.reduce((sum, value) => sum + value * value, 0)) || 1;
-    const query = point.map((value) => value / norm);
-    const top = new TopK(k);
-    for (const id of this.live) {
-      if (filter && !filter(id)) continue;
-      const stored = native.getPoint(id);
-      let dot = 0;
-      for (let i = 0; i < query.length; i++) dot += query[i]! * stored[i]!;
-      top.push(id, dot);
-    }
-    if (filterError() !== undefined) throw filterError();
-    return top.sorted();
-  }
-
-  /** Brings the index to the store's current generation: adds new vectors, tombstones removed ones. */
-  private catchUp(): void {
-    this.store.readSnapshot(() => {
-      const current = this.store.vectorGeneration();
-      if (current === this.generation) return;
-      const changed = this.store.vectorChangesSince(this.generation);
+  /**
+   * Brings the index to the store's current generation: adds new vectors, tombstones removed ones; rebuilds
+   * when the store's history does not pass through this index's generation. Returns how many vectors changed.
+   */
+  private catchUp(): number {
+    return this.store.readSnapshot(() => {
+      const current = this.store.generationState();
+      if (current.generation === this.generation && current.token === this.token) return 0;
+      if (
+        current.generation < this.generation ||
+        this.store.generationToken(this.generation) !== this.token
+      ) {
+        // Another history of the store (a restored backup, a copy written to on its own): nothing here is trusted.
+        this.replaceWith(buildFromStore(this.store, this.settings, this.onRebuildProgress));
+        this.unsaved = this.vectors.size + 1;
+        return this.vectors.size;
+      }
+      const changed = this.store.chunkChangesSince(this.generation);
       let removed: number[];
       let missing: number[];
       if (changed) {
-        // Chunk ids are never reused and their vectors never change, so presence is all that matters.
+        // Chunk ids are never reused within one history and their vectors never change: presence is all that matters.
         const present = this.store.vectorChunkIdsAmong(changed);
-        removed = changed.filter((id) => this.live.has(id) && !present.has(id));
-        missing = changed.filter((id) => !this.live.has(id) && present.has(id));
+        removed = changed.filter((id) => this.vectors.has(id) && !present.has(id));
+        missing = changed.filter((id) => !this.vectors.has(id) && present.has(id));
       } else {
         // The change log has been pruned past our generation: compare the full id sets instead.
         const ids = this.store.vectorChunkIds();
         const present = new Set(ids);
-        removed = [...this.live].filter((id) => !present.has(id));
-        missing = ids.filter((id) => !this.live.has(id));
+        removed = this.vectors.ids().filter((id) => !present.has(id));
+        missing = ids.filter((id) => !this.vectors.has(id));
       }
       this.remove(removed);
       const batchSize = 4096;
@@ -396,23 +480,33 @@ export class HnswIndex {
         const vectors = this.store.getVectors(missing.slice(offset, offset + batchSize));
         this.add([...vectors.keys()], [...vectors.values()]);
       }
-      this.generation = current;
+      this.generation = current.generation;
+      this.token = current.token;
+      return removed.length + missing.length;
     });
   }
 
   private replaceWith(state: LoadedState): void {
     this.native = state.native;
-    this.live = state.live;
+    this.vectors = state.vectors;
     this.tombstones = state.tombstones;
     this.generation = state.generation;
+    this.token = state.token;
   }
 }
 
 interface LoadedState {
   native: HierarchicalNSW;
-  live: Set<number>;
+  vectors: VectorMatrix;
   tombstones: Set<number>;
   generation: number;
+  token: string;
+}
+
+function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 1) {
+    throw kbError('INVALID_OPTION', `k must be a positive integer, got ${k}.`, { input: 'k' });
+  }
 }
 
 const HNSW_INDEX_OPTIONS = declareOptions<HnswIndexOptions>('HnswIndex.open', {
@@ -455,7 +549,10 @@ function staleness(meta: HnswFileMeta, store: SqliteStore, embedderId: string, o
   if (meta.dimensions !== store.dimensions)
     return `the file is ${meta.dimensions}-d, the store ${store.dimensions}-d`;
   if (meta.generation > store.vectorGeneration())
-    return `the file is from generation ${meta.generation}, ahead of the store`;
+    return `the file is from generation ${meta.generation}, ahead of the store (restored from a backup?)`;
+  if (store.generationToken(meta.generation) !== meta.generationToken) {
+    return `the file is from generation ${meta.generation} of another history of this store (restored from a backup, or a copy written to on its own)`;
+  }
   if (options.M !== undefined && options.M !== meta.M) return `M changed from ${meta.M} to ${options.M}`;
   if (options.efConstruction !== undefined && options.efConstruction !== meta.efConstruction) {
     return `efConstruction changed from ${meta.efConstruction} to ${options.efConstruction}`;
@@ -463,33 +560,50 @@ function staleness(meta: HnswFileMeta, store: SqliteStore, embedderId: string, o
   return undefined;
 }
 
-function loadFile(indexPath: string, meta: HnswFileMeta): LoadedState | { problem: string } {
+/**
+ * hnswlib reads the file on a worker thread while this thread reads it once more, checking its CRC-32 and copying
+ * the vectors into the matrix: the two reads overlap, and the second comes from the page cache.
+ */
+async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedState | { problem: string }> {
   const problem = indexFileProblem(indexPath, meta);
   if (problem) return { problem };
   // A fresh object per attempt: hnswlib-node leaves a failed object's pointer dangling.
   const native = new hnswlib.HierarchicalNSW('cosine', meta.dimensions);
+  const reading = native.readIndex(indexPath, true).then(
+    () => undefined,
+    (error: Error) => `hnswlib could not read ${indexPath}: ${error.message}`,
+  );
+  const deleted = new Set(meta.deletedLabels);
+  const vectors = new VectorMatrix(meta.dimensions);
+  let scanned: string | undefined;
+  let labels = 0;
   try {
-    native.readIndexSync(indexPath, true);
+    scanned = scanIndexFile(indexPath, meta, (label, vector) => {
+      labels++;
+      if (!deleted.has(label)) vectors.setNormalised(label, vector);
+    });
   } catch (error) {
-    return { problem: `hnswlib could not read ${indexPath}: ${(error as Error).message}` };
+    scanned = `${indexPath} could not be read: ${(error as Error).message}`;
   }
-  const labels = native.getIdsList();
-  if (labels.length !== meta.elementCount) {
-    return { problem: `${indexPath} has ${labels.length} labels, ${meta.elementCount} were saved` };
+  const loadProblem = await reading;
+  if (scanned) return { problem: scanned };
+  if (loadProblem) return { problem: loadProblem };
+  if (native.getCurrentCount() !== meta.elementCount || labels !== meta.elementCount) {
+    return {
+      problem: `${indexPath} has ${native.getCurrentCount()} elements, ${meta.elementCount} were saved`,
+    };
   }
-  const tombstones = new Set(meta.deletedLabels);
-  const live = new Set(labels.filter((label) => !tombstones.has(label)));
-  return { native, live, tombstones, generation: meta.generation };
+  return { native, vectors, tombstones: deleted, generation: meta.generation, token: meta.generationToken };
 }
 
 /** A new graph of every vector in the store, read in one snapshot so the recorded generation is exact. */
 function buildFromStore(
   store: SqliteStore,
-  settings: { M: number; efConstruction: number; randomSeed: number },
+  settings: BuildSettings,
   onProgress?: (done: number, total: number) => void,
 ): LoadedState {
   return store.readSnapshot(() => {
-    const generation = store.vectorGeneration();
+    const { generation, token } = store.generationState();
     const count = store.countVectors();
     const native = new hnswlib.HierarchicalNSW('cosine', store.dimensions);
     native.initIndex({
@@ -499,14 +613,15 @@ function buildFromStore(
       randomSeed: settings.randomSeed,
       allowReplaceDeleted: true,
     });
-    const live = new Set<number>();
-    for (const batch of store.iterateVectors()) {
+    const vectors = new VectorMatrix(store.dimensions);
+    onProgress?.(0, count);
+    for (const batch of store.iterateVectors(1024)) {
       batch.ids.forEach((id, i) => {
         native.addPoint(Array.from(batch.vectors[i]!), id);
-        live.add(id);
+        vectors.set(id, batch.vectors[i]!);
       });
-      onProgress?.(live.size, count);
+      onProgress?.(vectors.size, count);
     }
-    return { native, live, tombstones: new Set<number>(), generation };
+    return { native, vectors, tombstones: new Set<number>(), generation, token };
   });
 }

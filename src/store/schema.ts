@@ -162,6 +162,41 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description:
+    description:
+      'change log of chunks (not only vectors) for every in-memory cache; a random token per generation so a cache can tell a restored backup from its own history',
+    sql: `
+      CREATE TABLE chunk_changes (
+        generation INTEGER NOT NULL,
+        chunk_id INTEGER NOT NULL
+      );
+      CREATE INDEX chunk_changes_generation ON chunk_changes(generation);
+      INSERT INTO chunk_changes (generation, chunk_id) SELECT generation, chunk_id FROM vector_changes;
+      DROP TRIGGER vectors_log_insert;
+      DROP TRIGGER vectors_log_delete;
+      DROP TABLE vector_changes;
+      -- A vector is only written or removed together with its chunk, so logging chunks covers vectors too.
+      CREATE TRIGGER chunks_log_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunk_changes(generation, chunk_id)
+        VALUES ((SELECT value FROM settings WHERE key = 'vector_generation'), new.id);
+      END;
+      CREATE TRIGGER chunks_log_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunk_changes(generation, chunk_id)
+        VALUES ((SELECT value FROM settings WHERE key = 'vector_generation'), old.id);
+      END;
+
+      -- Each generation's random token. A cache records (generation, token); the store agrees with it only if
+      -- its own history passes through that very write, which a restored backup's later writes never do.
+      CREATE TABLE store_generations (
+        generation INTEGER PRIMARY KEY,
+        token TEXT NOT NULL
+      );
+      INSERT INTO store_generations (generation, token)
+        SELECT value, lower(hex(randomblob(16))) FROM settings WHERE key = 'vector_generation';
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -169,5 +204,8 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 /** Tables every localkb store has; a database with other tables and none of these is not ours. */
 export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vectors', 'bm25_fts'] as const;
 
-/** How many generations of vector changes are kept for catch-up; older readers reconcile by id instead. */
-export const VECTOR_CHANGE_RETENTION = 10_000;
+/** How many generations of chunk changes are kept for catch-up; older readers reconcile by id instead. */
+export const CHANGE_LOG_RETENTION = 10_000;
+
+/** How many generation tokens are kept; a cache older than that cannot prove its history and is rebuilt. */
+export const GENERATION_TOKEN_RETENTION = 1_000_000;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +7,13 @@ import { checkOptions, declareOptions } from '../options.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
 import { SqlitePromptLibrary } from './prompt-library.js';
-import { CORE_TABLES, MIGRATIONS, SCHEMA_VERSION, VECTOR_CHANGE_RETENTION } from './schema.js';
+import {
+  CHANGE_LOG_RETENTION,
+  CORE_TABLES,
+  GENERATION_TOKEN_RETENTION,
+  MIGRATIONS,
+  SCHEMA_VERSION,
+} from './schema.js';
 import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
 
 /** Which embedder made (or will make) the vectors of a store. `{ id: 'none', dimensions: 0 }` is a BM25-only store. */
@@ -524,6 +530,11 @@ export class SqliteStore {
     }
   }
 
+  /** Whether the store holds any chunk: one index probe, unlike a count. */
+  hasChunks(): boolean {
+    return this.prepare('SELECT EXISTS (SELECT 1 FROM chunks)', 'pluck').get() === 1;
+  }
+
   /** All chunks, parents included. */
   countChunks(): number {
     return this.prepare('SELECT count(*) FROM chunks', 'pluck').get() as number;
@@ -677,7 +688,7 @@ export class SqliteStore {
     };
   }
 
-  /** Goes up by one with every write that adds or removes vectors; caches compare it to know they are stale. */
+  /** Goes up by one with every write that adds or removes chunks; caches compare it to know they are stale. */
   vectorGeneration(): number {
     return this.prepare(
       "SELECT value FROM settings WHERE key = 'vector_generation'",
@@ -686,13 +697,33 @@ export class SqliteStore {
   }
 
   /**
-   * Chunk ids whose vector was added or removed after `generation` (their current state is in `vectors`), or
+   * The random token written with `generation`, or undefined when this store's history has no such generation
+   * (it is ahead of the store, or older than the tokens kept). A cache that recorded another token for the same
+   * generation belongs to another history of the store, such as the one a restored backup left behind.
+   */
+  generationToken(generation: number): string | undefined {
+    return this.prepare('SELECT token FROM store_generations WHERE generation = ?', 'pluck').get(
+      generation,
+    ) as string | undefined;
+  }
+
+  /** The current generation and its token, read together. */
+  generationState(): { generation: number; token: string } {
+    const row = this.prepare(
+      `SELECT s.value AS generation, g.token AS token FROM settings s
+       LEFT JOIN store_generations g ON g.generation = s.value WHERE s.key = 'vector_generation'`,
+    ).get() as { generation: number; token: string | null };
+    return { generation: row.generation, token: row.token ?? '' };
+  }
+
+  /**
+   * Ids of chunks added or removed after `generation` (their current state is in `chunks` and `vectors`), or
    * undefined when the change log no longer reaches back that far.
    */
-  vectorChangesSince(generation: number): number[] | undefined {
+  chunkChangesSince(generation: number): number[] | undefined {
     const floor = Number(this.getSetting('vector_changes_floor') ?? 0);
     if (generation < floor) return undefined;
-    return this.prepare('SELECT DISTINCT chunk_id FROM vector_changes WHERE generation > ?', 'pluck').all(
+    return this.prepare('SELECT DISTINCT chunk_id FROM chunk_changes WHERE generation > ?', 'pluck').all(
       generation,
     ) as number[];
   }
@@ -783,10 +814,19 @@ export class SqliteStore {
       "UPDATE settings SET value = value + 1 WHERE key = 'vector_generation' RETURNING value",
       'pluck',
     ).get() as number;
-    if (generation % 64 === 0 && generation > VECTOR_CHANGE_RETENTION) {
-      const floor = generation - VECTOR_CHANGE_RETENTION;
-      this.prepare('DELETE FROM vector_changes WHERE generation <= ?').run(floor);
+    this.prepare('INSERT OR REPLACE INTO store_generations (generation, token) VALUES (?, ?)').run(
+      generation,
+      randomBytes(16).toString('hex'),
+    );
+    if (generation % 64 === 0 && generation > CHANGE_LOG_RETENTION) {
+      const floor = generation - CHANGE_LOG_RETENTION;
+      this.prepare('DELETE FROM chunk_changes WHERE generation <= ?').run(floor);
       this.prepare("UPDATE settings SET value = ? WHERE key = 'vector_changes_floor'").run(floor);
+    }
+    if (generation % 1024 === 0 && generation > GENERATION_TOKEN_RETENTION) {
+      this.prepare('DELETE FROM store_generations WHERE generation <= ?').run(
+        generation - GENERATION_TOKEN_RETENTION,
+      );
     }
     return generation;
   }
@@ -1012,6 +1052,9 @@ function createSchema(db: Database.Database): void {
   insert.run('distance', 'cosine');
   insert.run('vector_generation', 0);
   insert.run('vector_changes_floor', 0);
+  db.prepare('INSERT INTO store_generations (generation, token) VALUES (0, ?)').run(
+    randomBytes(16).toString('hex'),
+  );
   insert.run('created_at', new Date().toISOString());
 }
 

@@ -21,7 +21,7 @@ function thrown(fn: () => unknown): LocalKbError {
   throw new Error('expected a LocalKbError, nothing was thrown');
 }
 
-describe('HnswIndex', () => {
+describe('HnswIndex', async () => {
   let dir: string;
   let dbPath: string;
   let indexPath: string;
@@ -40,8 +40,8 @@ describe('HnswIndex', () => {
     return { ids: addedChunkIds, vectors, removedChunkIds };
   }
 
-  function open(options = {}) {
-    const index = HnswIndex.open(store, indexPath, options);
+  async function open(options = {}) {
+    const index = await HnswIndex.open(store, indexPath, options);
     opened.push(index);
     return index;
   }
@@ -59,10 +59,12 @@ describe('HnswIndex', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('builds from SQLite when the file is missing, saves it, and loads it on the next open', () => {
+  it('builds from SQLite when the file is missing, saves it, and loads it on the next open', async () => {
     const { ids, vectors } = ingest('a', 50);
     const progress: [number, number][] = [];
-    const first = open({ onRebuildProgress: (done: number, total: number) => progress.push([done, total]) });
+    const first = await open({
+      onRebuildProgress: (done: number, total: number) => progress.push([done, total]),
+    });
     expect(first.rebuilt).toBe('missing');
     expect(progress.at(-1)).toEqual([50, 50]);
     expect(first.size).toBe(50);
@@ -71,19 +73,19 @@ describe('HnswIndex', () => {
     const expected = first.search(query, 5);
     expect(expected[0]).toEqual({ id: ids[7], score: expect.closeTo(1, 5) });
 
-    const second = open();
+    const second = await open();
     expect(second.rebuilt).toBeNull();
     expect(second.size).toBe(50);
     expect(second.search(query, 5)).toEqual(expected);
   });
 
-  it('catches a lagging file up with the writes made since it was saved', () => {
+  it('catches a lagging file up with the writes made since it was saved', async () => {
     const a = ingest('a', 20);
-    open().close();
+    (await open()).close();
     const b = ingest('b', 10);
     store.deleteDocument('a');
 
-    const index = open();
+    const index = await open();
     expect(index.rebuilt).toBeNull();
     expect(index.size).toBe(10);
     expect(index.storeGeneration).toBe(store.vectorGeneration());
@@ -92,19 +94,19 @@ describe('HnswIndex', () => {
     expect(found.filter((id) => a.ids.includes(id))).toEqual([]);
   });
 
-  it('catches up by comparing ids when the change log no longer reaches back', () => {
+  it('catches up by comparing ids when the change log no longer reaches back', async () => {
     const a = ingest('a', 20);
-    open().close();
+    (await open()).close();
     const b = ingest('b', 10);
     store.deleteDocument('a');
     const raw = new Database(dbPath);
     raw.exec(
-      "DELETE FROM vector_changes; UPDATE settings SET value = 1000 WHERE key = 'vector_changes_floor'",
+      "DELETE FROM chunk_changes; UPDATE settings SET value = 1000 WHERE key = 'vector_changes_floor'",
     );
     raw.close();
-    expect(store.vectorChangesSince(1)).toBeUndefined();
+    expect(store.chunkChangesSince(1)).toBeUndefined();
 
-    const index = open();
+    const index = await open();
     expect(index.rebuilt).toBeNull();
     expect(index.size).toBe(10);
     const found = index.search(b.vectors[0]!, 30).map((r) => r.id);
@@ -112,15 +114,15 @@ describe('HnswIndex', () => {
     expect(found.filter((id) => a.ids.includes(id))).toEqual([]);
   });
 
-  it('rebuilds a file that belongs to another store as stale', () => {
+  it('rebuilds a file that belongs to another store as stale', async () => {
     ingest('a', 5);
-    open().close();
+    (await open()).close();
     const otherDb = path.join(dir, 'other.db');
     const other = SqliteStore.open(otherDb, { embedder: EMBEDDER });
     ingest('b', 3, other);
     fs.copyFileSync(indexPath, `${otherDb}.hnsw`);
     fs.copyFileSync(`${indexPath}.json`, `${otherDb}.hnsw.json`);
-    const index = HnswIndex.open(other, `${otherDb}.hnsw`);
+    const index = await HnswIndex.open(other, `${otherDb}.hnsw`);
     expect(index.rebuilt).toBe('stale');
     expect(index.rebuildDetail).toContain('another store');
     expect(index.size).toBe(3);
@@ -128,49 +130,90 @@ describe('HnswIndex', () => {
     other.close();
   });
 
-  it('rebuilds as stale when the build parameters change', () => {
-    ingest('a', 5);
-    open({ M: 16 }).close();
-    const index = open({ M: 8 });
+  it('rebuilds instead of trusting a file saved in another history of the store (a restored backup)', async () => {
+    ingest('a', 10);
+    store.close();
+    const backup = path.join(dir, 'backup.db');
+    fs.copyFileSync(dbPath, backup);
+    store = SqliteStore.open(dbPath);
+    const lost = ingest('b', 10);
+    (await open()).close(); // saved at generation 2, with b in it
+    // Restore the backup (generation 1) and write once more: generation 2 again, but not the same write.
+    store.close();
+    fs.copyFileSync(backup, dbPath);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${dbPath}${suffix}`, { force: true });
+    store = SqliteStore.open(dbPath);
+    const kept = ingest('c', 5);
+    expect(store.vectorGeneration()).toBe(2);
+
+    const index = await open();
     expect(index.rebuilt).toBe('stale');
-    expect(open({ M: 8 }).rebuilt).toBeNull();
+    expect(index.rebuildDetail).toContain('another history');
+    expect(index.size).toBe(15);
+    const found = index.search(lost.vectors[0]!, 15).map((r) => r.id);
+    expect(found).toEqual(expect.arrayContaining(kept.ids));
+    expect(found.filter((id) => lost.ids.includes(id) && !kept.ids.includes(id))).toEqual([]);
   });
 
-  it('rebuilds a truncated file as corrupt without crashing', () => {
+  it('rebuilds an open index whose store turns out to follow another history', async () => {
+    ingest('a', 10);
+    const index = await open();
+    // Another history: the token of the index's generation is not the store's any more.
+    const raw = new Database(dbPath);
+    raw
+      .prepare("UPDATE store_generations SET token = 'f00d' WHERE generation = ?")
+      .run(index.storeGeneration);
+    raw.close();
+    const replaced = ingest('b', 4);
+    store.deleteDocument('a');
+    expect(index.refreshIfStale()).toBe('caught-up');
+    expect(index.size).toBe(4);
+    expect(index.search(replaced.vectors[1]!, 1)[0]?.id).toBe(replaced.ids[1]);
+  });
+
+  it('rebuilds as stale when the build parameters change', async () => {
+    ingest('a', 5);
+    (await open({ M: 16 })).close();
+    const index = await open({ M: 8 });
+    expect(index.rebuilt).toBe('stale');
+    expect((await open({ M: 8 })).rebuilt).toBeNull();
+  });
+
+  it('rebuilds a truncated file as corrupt without crashing', async () => {
     const { ids, vectors } = ingest('a', 40);
-    open().close();
+    (await open()).close();
     const size = fs.statSync(indexPath).size;
     fs.truncateSync(indexPath, Math.floor(size / 2));
-    const index = open();
+    const index = await open();
     expect(index.rebuilt).toBe('corrupt');
     expect(index.search(vectors[0]!, 1)[0]?.id).toBe(ids[0]);
     // The rebuild was saved, so the next open loads it.
-    expect(open().rebuilt).toBeNull();
+    expect((await open()).rebuilt).toBeNull();
   });
 
-  it('rebuilds a file overwritten with garbage of the same size as corrupt', () => {
+  it('rebuilds a file overwritten with garbage of the same size as corrupt', async () => {
     ingest('a', 40);
-    open().close();
+    (await open()).close();
     const size = fs.statSync(indexPath).size;
     const garbage = Buffer.alloc(size);
     for (let i = 0; i < size; i++) garbage[i] = Math.floor(random() * 256);
     fs.writeFileSync(indexPath, garbage);
-    const index = open();
+    const index = await open();
     expect(index.rebuilt).toBe('corrupt');
     expect(index.size).toBe(40);
   });
 
-  it('rebuilds when the sidecar is not JSON, or when only one of the two files is there', () => {
+  it('rebuilds when the sidecar is not JSON, or when only one of the two files is there', async () => {
     ingest('a', 10);
-    open().close();
+    (await open()).close();
     fs.writeFileSync(`${indexPath}.json`, '{not json');
-    expect(open().rebuilt).toBe('corrupt');
+    expect((await open()).rebuilt).toBe('corrupt');
     fs.rmSync(`${indexPath}.json`);
-    expect(open().rebuilt).toBe('corrupt');
+    expect((await open()).rebuilt).toBe('corrupt');
   });
 
-  it('grows past its initial capacity', () => {
-    const index = open();
+  it('grows past its initial capacity', async () => {
+    const index = await open();
     const initialCapacity = index.capacity;
     const batches = [];
     while (index.size <= initialCapacity) {
@@ -185,9 +228,9 @@ describe('HnswIndex', () => {
     }
   });
 
-  it('never returns a removed id, even when asked for every vector', () => {
+  it('never returns a removed id, even when asked for every vector', async () => {
     const { ids, vectors } = ingest('a', 200);
-    const index = open();
+    const index = await open();
     const removed = ids.filter((_, i) => i % 2 === 0);
     index.remove(removed);
     expect(index.size).toBe(100);
@@ -198,11 +241,11 @@ describe('HnswIndex', () => {
     }
   });
 
-  it('widens its search until k results come back when tombstones crowd a sparse graph', () => {
+  it('widens its search until k results come back when tombstones crowd a sparse graph', async () => {
     // M=2 with 98% of the graph tombstoned: a search at the default ef comes back short, a wider one does not.
     const ids: number[] = [];
     for (let d = 0; d < 6; d++) ids.push(...ingest(`d${d}`, 500).ids);
-    const index = open({ M: 2, efConstruction: 10, efSearch: 10 });
+    const index = await open({ M: 2, efConstruction: 10, efSearch: 10 });
     const kept = ids.filter((_, i) => i % 50 === 0);
     index.remove(ids.filter((_, i) => i % 50 !== 0));
     for (let q = 0; q < 5; q++) {
@@ -211,9 +254,9 @@ describe('HnswIndex', () => {
     }
   });
 
-  it('takes back a removed label when it is added again', () => {
+  it('takes back a removed label when it is added again', async () => {
     const { ids, vectors } = ingest('a', 30);
-    const index = open();
+    const index = await open();
     index.remove([ids[4]!]);
     expect(index.search(vectors[4]!, 1)[0]?.id).not.toBe(ids[4]);
     const replacement = randomUnitVector(DIMENSIONS, random);
@@ -222,9 +265,9 @@ describe('HnswIndex', () => {
     expect(index.search(replacement, 1)[0]).toEqual({ id: ids[4], score: expect.closeTo(1, 5) });
   });
 
-  it('returns only ids the filter allows, still k of them', () => {
+  it('returns only ids the filter allows, still k of them', async () => {
     const { ids, vectors } = ingest('a', 300);
-    const index = open();
+    const index = await open();
     const allowed = new Set(ids.filter((_, i) => i % 10 === 0));
     const results = index.search(vectors[1]!, 10, { filter: (id) => allowed.has(id) });
     expect(results).toHaveLength(10);
@@ -234,9 +277,9 @@ describe('HnswIndex', () => {
     );
   });
 
-  it('passes on an error thrown by the filter', () => {
+  it('passes on an error thrown by the filter', async () => {
     ingest('a', 20);
-    const index = open();
+    const index = await open();
     expect(() =>
       index.search(randomUnitVector(DIMENSIONS, random), 5, {
         filter: () => {
@@ -246,9 +289,9 @@ describe('HnswIndex', () => {
     ).toThrow('filter broke');
   });
 
-  it('saves atomically, leaving only the index and its sidecar', () => {
+  it('saves atomically, leaving only the index and its sidecar', async () => {
     ingest('a', 100);
-    const index = open();
+    const index = await open();
     const meta = index.save();
     const names = fs.readdirSync(dir).filter((name) => name.startsWith('kb.db.hnsw'));
     expect(names.sort()).toEqual(['kb.db.hnsw', 'kb.db.hnsw.json']);
@@ -263,21 +306,21 @@ describe('HnswIndex', () => {
     });
   });
 
-  it('records tombstones in the file so a reload does not resurrect them', () => {
+  it('records tombstones in the file so a reload does not resurrect them', async () => {
     const { ids, vectors } = ingest('a', 50);
-    const index = open();
+    const index = await open();
     index.remove([ids[0]!]);
     // The store still has the vector: only the index forgot it. A reload must keep it forgotten.
     index.save();
-    const reloaded = open();
+    const reloaded = await open();
     expect(reloaded.rebuilt).toBeNull();
     expect(reloaded.size).toBe(49);
     expect(reloaded.search(vectors[0]!, 50).map((r) => r.id)).not.toContain(ids[0]);
   });
 
-  it('picks up writes made through another connection when refreshed', () => {
+  it('picks up writes made through another connection when refreshed', async () => {
     ingest('a', 10);
-    const index = open();
+    const index = await open();
     const writer = SqliteStore.open(dbPath);
     const added = ingest('b', 5, writer);
     writer.deleteDocument('a');
@@ -289,10 +332,10 @@ describe('HnswIndex', () => {
     expect(index.refreshIfStale()).toBe('current');
   });
 
-  it('agrees with exact search at recall@10 of at least 0.95 on random vectors', () => {
+  it('agrees with exact search at recall@10 of at least 0.95 on random vectors', async () => {
     const ids: number[] = [];
     for (let d = 0; d < 6; d++) ids.push(...ingest(`d${d}`, 100).ids);
-    const index = open();
+    const index = await open();
     let hits = 0;
     const queries = 40;
     for (let q = 0; q < queries; q++) {
@@ -312,32 +355,35 @@ describe('HnswIndex', () => {
     expect(hits / (queries * 10)).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('returns fewer than k only when fewer vectors exist', () => {
+  it('returns fewer than k only when fewer vectors exist', async () => {
     ingest('a', 3);
-    expect(open().search(randomUnitVector(DIMENSIONS, random), 10)).toHaveLength(3);
+    expect((await open()).search(randomUnitVector(DIMENSIONS, random), 10)).toHaveLength(3);
   });
 
-  it('rejects a query of the wrong dimension', () => {
+  it('rejects a query of the wrong dimension', async () => {
     ingest('a', 3);
-    const error = thrown(() => open().search(new Float32Array(DIMENSIONS + 1), 3));
+    const index = await open();
+    const error = thrown(() => index.search(new Float32Array(DIMENSIONS + 1), 3));
     expect(error.code).toBe('DIMENSION_MISMATCH');
   });
 
-  it('refuses a BM25-only store', () => {
+  it('refuses a BM25-only store', async () => {
     const bm25 = SqliteStore.open(path.join(dir, 'bm25.db'), { embedder: { id: 'none', dimensions: 0 } });
-    expect(thrown(() => HnswIndex.open(bm25, path.join(dir, 'bm25.db.hnsw'))).code).toBe('INVALID_OPTION');
+    await expect(HnswIndex.open(bm25, path.join(dir, 'bm25.db.hnsw'))).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
     bm25.close();
   });
 
-  it('throws STORE_CLOSED once closed', () => {
-    const index = open();
+  it('throws STORE_CLOSED once closed', async () => {
+    const index = await open();
     index.close();
     expect(thrown(() => index.search(new Float32Array(DIMENSIONS), 1)).code).toBe('STORE_CLOSED');
   });
 });
 
-describe('exactSearch', () => {
-  it('ranks by cosine similarity and honours candidate ids', () => {
+describe('exactSearch', async () => {
+  it('ranks by cosine similarity and honours candidate ids', async () => {
     const dir = makeTempDir();
     const store = SqliteStore.open(path.join(dir, 'kb.db'), { embedder: { id: 'e', dimensions: 3 } });
     const { document, chunks } = makeDocument('a', ['x', 'y', 'z']);

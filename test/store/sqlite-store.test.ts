@@ -400,8 +400,8 @@ describe('SqliteStore', () => {
       const generation = store.vectorGeneration();
       const b = makeDocument('a', ['two']);
       const second = store.upsertDocument(b.document, b.chunks, vectorsFor(b.chunks)).addedChunkIds;
-      expect(store.vectorChangesSince(generation)?.sort()).toEqual([...first, ...second].sort());
-      expect(store.vectorChangesSince(store.vectorGeneration())).toEqual([]);
+      expect(store.chunkChangesSince(generation)?.sort()).toEqual([...first, ...second].sort());
+      expect(store.chunkChangesSince(store.vectorGeneration())).toEqual([]);
     });
 
     it('prunes the change log past its retention and says it no longer reaches back', () => {
@@ -414,8 +414,55 @@ describe('SqliteStore', () => {
       const b = makeDocument('b', ['two']);
       const { addedChunkIds } = store.upsertDocument(b.document, b.chunks, vectorsFor(b.chunks));
       expect(store.vectorGeneration()).toBe(20032);
-      expect(store.vectorChangesSince(1)).toBeUndefined();
-      expect(store.vectorChangesSince(20031)).toEqual(addedChunkIds);
+      expect(store.chunkChangesSince(1)).toBeUndefined();
+      expect(store.chunkChangesSince(20031)).toEqual(addedChunkIds);
+    });
+
+    it('gives every generation a token of its own, so two histories never share one', () => {
+      const a = makeDocument('a', ['one']);
+      store.upsertDocument(a.document, a.chunks, vectorsFor(a.chunks));
+      const { generation, token } = store.generationState();
+      expect(generation).toBe(1);
+      expect(token).toMatch(/^[0-9a-f]{32}$/);
+      expect(store.generationToken(1)).toBe(token);
+      expect(store.generationToken(0)).toMatch(/^[0-9a-f]{32}$/);
+      expect(store.generationToken(0)).not.toBe(token);
+      expect(store.generationToken(2)).toBeUndefined();
+      // A copy of the store written to on its own reaches generation 2 with another token.
+      const copyPath = path.join(dir, 'copy.db');
+      store.close();
+      fs.copyFileSync(dbPath, copyPath);
+      store = SqliteStore.open(dbPath);
+      const copy = SqliteStore.open(copyPath);
+      const b = makeDocument('b', ['two']);
+      store.upsertDocument(b.document, b.chunks, vectorsFor(b.chunks));
+      copy.upsertDocument(b.document, b.chunks, vectorsFor(b.chunks));
+      expect(copy.generationToken(1)).toBe(token);
+      expect(copy.generationToken(2)).not.toBe(store.generationToken(2));
+      copy.close();
+    });
+
+    it('migrates a version-1 store, keeping its change log and giving its generation a token', () => {
+      store.close();
+      fs.rmSync(dbPath);
+      const raw = new Database(dbPath);
+      raw.exec(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      );
+      raw.exec(MIGRATIONS[0]!.sql);
+      raw.exec(`INSERT INTO schema_migrations VALUES (1, 'v1', '2025-01-01');
+        INSERT INTO settings (key, value) VALUES ('schema_version', 1), ('store_id', 'old-store'),
+          ('distance', 'cosine'), ('vector_generation', 7), ('vector_changes_floor', 0),
+          ('created_at', '2025-01-01'), ('embedder_id', '${EMBEDDER.id}'), ('dimensions', ${EMBEDDER.dimensions});
+        INSERT INTO vector_changes (generation, chunk_id) VALUES (6, 11), (7, 12);`);
+      raw.close();
+      store = SqliteStore.open(dbPath);
+      expect(store.settings().schemaVersion).toBe(SCHEMA_VERSION);
+      expect(store.chunkChangesSince(5)?.sort()).toEqual([11, 12]);
+      expect(store.generationToken(7)).toMatch(/^[0-9a-f]{32}$/);
+      const a = makeDocument('a', ['one', 'two']);
+      const { addedChunkIds } = store.upsertDocument(a.document, a.chunks, vectorsFor(a.chunks));
+      expect(store.chunkChangesSince(7)).toEqual(addedChunkIds);
     });
 
     it('counts documents, chunks and vectors and measures the files', () => {

@@ -8,7 +8,7 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 const [dbPath, indexPath, dimensionsArg] = process.argv.slice(2) as [string, string, string];
 const dimensions = Number(dimensionsArg);
 const store = SqliteStore.open(dbPath, { readonly: true });
-const index = HnswIndex.open(store, indexPath);
+const index = await HnswIndex.open(store, indexPath);
 
 const seen: { chunks: number; indexed: number; bm25: number; hnsw: number }[] = [];
 const errors: string[] = [];
