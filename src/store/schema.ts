@@ -165,7 +165,6 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 5,
     description:
-    description:
       'change log of chunks (not only vectors) for every in-memory cache; a random token per generation so a cache can tell a restored backup from its own history',
     sql: `
       CREATE TABLE chunk_changes (
