@@ -2,7 +2,6 @@ import { kbError } from '../errors.js';
 import { declareOptions } from '../options.js';
 import {
   buildFtsQuery,
-  compileFilterToSql,
   fuseHybrid,
   type HybridCandidate,
   type HybridOptions,
@@ -12,9 +11,11 @@ import {
   rerankScore,
   validateFilter,
 } from '../retrieve/index.js';
+import type { ChunkIdSet } from '../retrieve/metadata-index.js';
 import type { HnswIndex } from '../store/hnsw-index.js';
 import type { ScoredId, SqliteStore, StoredChunk } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
+import { StoreFilterIndex } from './filter-index.js';
 import { defaultHybridFor } from './hybrid-defaults.js';
 import { RETRIEVE_OPTION_SHAPE, type RetrieveOptions } from './types.js';
 import {
@@ -89,14 +90,21 @@ export const LOCAL_RETRIEVE_OPTIONS = declareOptions<RetrieveOptions & RetrieveO
 
 const LEVELS: readonly ResultLevel[] = ['passage', 'section', 'document'];
 
+/** Up to this many allowed chunks are handed to FTS5 as candidates; broader filters are applied to its ranking. */
+const BM25_CANDIDATE_LIMIT = 5000;
+
 /** Composes store, index, embedder, filters, fusion and reranking into top-k retrieval for the local KB. */
 export class LocalRetriever {
+  private readonly filterIndex: StoreFilterIndex;
+
   constructor(
     private readonly store: SqliteStore,
     private readonly index: HnswIndex | undefined,
     private readonly embedder: Embedder | undefined,
     private options: LocalRetrieverOptions = {},
-  ) {}
+  ) {
+    this.filterIndex = new StoreFilterIndex(store);
+  }
 
   setHybridDefaults(hybrid: HybridOptions): void {
     this.options = { ...this.options, hybrid };
@@ -264,14 +272,7 @@ export class LocalRetriever {
         { input: query },
       );
     }
-    const sparse =
-      match === null
-        ? []
-        : this.store.bm25Search(
-            match,
-            unit === 'document' ? pool * 2 : pool,
-            allowed ? { candidateIds: [...allowed] } : {},
-          );
+    const sparse = match === null ? [] : this.bm25(match, unit === 'document' ? pool * 2 : pool, allowed);
     const statistics = match === null ? undefined : sectionStatistics(this.store, queryPhrases(query));
     const fillSides = fill || (searchType === 'hybrid' && hybrid.method === 'weighted');
     const units = collectSides({
@@ -322,9 +323,21 @@ export class LocalRetriever {
     return level;
   }
 
-  private allowedChunkIds(filter: RetrievalFilter): Set<number> {
-    const { sql, params } = compileFilterToSql(filter, 'c.metadata');
-    return new Set(this.store.chunkIdsWhere(sql, params));
+  private allowedChunkIds(filter: RetrievalFilter): ChunkIdSet {
+    return this.filterIndex.matching(filter);
+  }
+
+  private bm25(match: string, k: number, allowed: ChunkIdSet | undefined): ScoredId[] {
+    if (!allowed) return this.store.bm25Search(match, k);
+    if (allowed.size <= BM25_CANDIDATE_LIMIT)
+      return this.store.bm25Search(match, k, { candidateIds: [...allowed] });
+    // A broad filter: rank without it and keep the allowed, fetching deeper until k are found or matches run out.
+    const share = allowed.size / Math.max(this.filterIndex.size, allowed.size);
+    for (let limit = Math.ceil((k * 2) / share); ; limit *= 4) {
+      const ranked = this.store.bm25Search(match, limit);
+      const kept = ranked.filter((r) => allowed.has(r.id));
+      if (kept.length >= k || ranked.length < limit) return kept.slice(0, k);
+    }
   }
 
   private async embedQuery(query: string, signal?: AbortSignal): Promise<Float32Array> {
@@ -332,7 +345,7 @@ export class LocalRetriever {
     return this.embedder.embedQuery(query, signal ? { signal } : {});
   }
 
-  private dense(vector: Float32Array, k: number, allowed: Set<number> | undefined): ScoredId[] {
+  private dense(vector: Float32Array, k: number, allowed: ChunkIdSet | undefined): ScoredId[] {
     if (!this.index) return [];
     if (allowed === undefined) return this.index.search(vector, k);
     // A selective filter is answered exactly from SQLite; a broad one filters inside HNSW with a raised ef so that

@@ -2,6 +2,7 @@ import path from 'node:path';
 import hnswlib, { type HierarchicalNSW } from 'hnswlib-node';
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
+import { catchUpFrom } from './change-feed.js';
 import {
   HNSW_FILE_FORMAT,
   HNSW_FILE_FORMAT_VERSION,
@@ -448,27 +449,20 @@ export class HnswIndex {
    */
   private catchUp(): number {
     return this.store.readSnapshot(() => {
-      const current = this.store.generationState();
-      if (current.generation === this.generation && current.token === this.token) return 0;
-      if (
-        current.generation < this.generation ||
-        this.store.generationToken(this.generation) !== this.token
-      ) {
-        // Another history of the store (a restored backup, a copy written to on its own): nothing here is trusted.
+      const step = catchUpFrom(this.store, { generation: this.generation, token: this.token });
+      if (step.kind === 'current') return 0;
+      if (step.kind === 'rebuild') {
         this.replaceWith(buildFromStore(this.store, this.settings, this.onRebuildProgress));
         this.unsaved = this.vectors.size + 1;
         return this.vectors.size;
       }
-      const changed = this.store.chunkChangesSince(this.generation);
       let removed: number[];
       let missing: number[];
-      if (changed) {
-        // Chunk ids are never reused within one history and their vectors never change: presence is all that matters.
-        const present = this.store.vectorChunkIdsAmong(changed);
-        removed = changed.filter((id) => this.vectors.has(id) && !present.has(id));
-        missing = changed.filter((id) => !this.vectors.has(id) && present.has(id));
+      if (step.kind === 'changes') {
+        const present = this.store.vectorChunkIdsAmong(step.chunkIds);
+        removed = step.chunkIds.filter((id) => this.vectors.has(id) && !present.has(id));
+        missing = step.chunkIds.filter((id) => !this.vectors.has(id) && present.has(id));
       } else {
-        // The change log has been pruned past our generation: compare the full id sets instead.
         const ids = this.store.vectorChunkIds();
         const present = new Set(ids);
         removed = this.vectors.ids().filter((id) => !present.has(id));
@@ -480,8 +474,8 @@ export class HnswIndex {
         const vectors = this.store.getVectors(missing.slice(offset, offset + batchSize));
         this.add([...vectors.keys()], [...vectors.values()]);
       }
-      this.generation = current.generation;
-      this.token = current.token;
+      this.generation = step.to.generation;
+      this.token = step.to.token;
       return removed.length + missing.length;
     });
   }

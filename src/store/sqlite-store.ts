@@ -186,6 +186,9 @@ interface DocumentRow {
 const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
   c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
 
+/** Ids per chunk lookup statement; longer lists take several. */
+const CHUNKS_PER_LOOKUP = 64;
+
 const DOCUMENT_COLUMNS = `id, doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at, pages,
   chunked_with`;
 
@@ -403,12 +406,21 @@ export class SqliteStore {
   /** The chunks with these ids, in the order asked; ids that do not exist are skipped. */
   getChunks(ids: readonly number[]): StoredChunk[] {
     if (ids.length === 0) return [];
-    const rows = this.prepare(
-      `SELECT ${CHUNK_COLUMNS} FROM json_each(?) j
-       JOIN chunks c ON c.id = j.value JOIN documents d ON d.id = c.document_id
-       ORDER BY j.key`,
-    ).all(JSON.stringify(ids)) as ChunkRow[];
-    return rows.map(toStoredChunk);
+    // Primary-key lookups through `IN (?, …)` statements, one prepared per list length: the query plan is a
+    // handful of b-tree probes, where a json_each join parses JSON and sorts.
+    const byId = new Map<number, ChunkRow>();
+    for (let offset = 0; offset < ids.length; offset += CHUNKS_PER_LOOKUP) {
+      const part = ids.slice(offset, offset + CHUNKS_PER_LOOKUP);
+      const placeholders = part.map(() => '?').join(', ');
+      const rows = this.prepare(
+        `SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (${placeholders})`,
+      ).all(...part) as ChunkRow[];
+      for (const row of rows) byId.set(row.id, row);
+    }
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toStoredChunk(row)] : [];
+    });
   }
 
   /**
@@ -528,6 +540,37 @@ export class SqliteStore {
       after = rows[rows.length - 1]![0];
       if (rows.length < batchSize) return;
     }
+  }
+
+  /**
+   * Every chunk's metadata (the document's with the chunk's own laid over it), in chunk id order, `batchSize` at
+   * a time: what an in-memory filter index is built from. Wrap the loop in `readSnapshot` for one state throughout.
+   */
+  *iterateChunkMetadata(batchSize = 8192): Generator<[id: number, metadata: Metadata][]> {
+    const page = this.prepare('SELECT id, metadata FROM chunks WHERE id > ? ORDER BY id LIMIT ?', 'raw');
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, batchSize) as [number, string][];
+      if (rows.length === 0) return;
+      yield rows.map(([id, json]) => [id, JSON.parse(json) as Metadata]);
+      after = rows[rows.length - 1]![0];
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  /** The metadata of those of `chunkIds` that exist, as `iterateChunkMetadata` gives it. */
+  chunkMetadataAmong(chunkIds: readonly number[]): Map<number, Metadata> {
+    if (chunkIds.length === 0) return new Map();
+    const rows = this.prepare(
+      'SELECT c.id, c.metadata FROM json_each(?) j JOIN chunks c ON c.id = j.value',
+      'raw',
+    ).all(JSON.stringify(chunkIds)) as [number, string][];
+    return new Map(rows.map(([id, json]) => [id, JSON.parse(json) as Metadata]));
+  }
+
+  /** Ids of every chunk, ascending. */
+  chunkIds(): number[] {
+    return this.prepare('SELECT id FROM chunks ORDER BY id', 'pluck').all() as number[];
   }
 
   /** Whether the store holds any chunk: one index probe, unlike a count. */
@@ -1239,7 +1282,7 @@ function toStoredDocument(row: DocumentRow): StoredDocument {
 }
 
 function toStoredChunk(row: ChunkRow): StoredChunk {
-  return {
+  const chunk = {
     id: row.id,
     documentRowId: row.document_id,
     documentId: row.doc_id,
@@ -1256,9 +1299,22 @@ function toStoredChunk(row: ChunkRow): StoredChunk {
     role: row.role,
     ...(row.parent_chunk_id !== null ? { parentChunkId: row.parent_chunk_id } : {}),
     context: row.context,
-    metadata: JSON.parse(row.metadata) as Metadata,
     textHash: row.text_hash,
-  };
+  } as StoredChunk;
+  // Parsed on first read: a query fetches a pool of candidates and returns the metadata of only a few.
+  let metadata: Metadata | undefined;
+  Object.defineProperty(chunk, 'metadata', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      metadata ??= JSON.parse(row.metadata) as Metadata;
+      return metadata;
+    },
+    set: (value: Metadata) => {
+      metadata = value;
+    },
+  });
+  return chunk;
 }
 
 function notAStore(dbPath: string, why: string) {

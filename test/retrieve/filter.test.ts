@@ -8,6 +8,7 @@ import {
   matchesFilter,
   validateFilter,
 } from '../../src/retrieve/filter.js';
+import { MetadataIndex } from '../../src/retrieve/metadata-index.js';
 import type { RetrievalFilter } from '../../src/types.js';
 
 type Row = { id: number; metadata: Record<string, unknown> | null };
@@ -45,7 +46,10 @@ const ROWS: Row[] = [
   { id: 6, metadata: null },
 ];
 
-/** Evaluates a filter both ways — compiled SQL in SQLite and matchesFilter in JS — and insists they agree. */
+/**
+ * Evaluates a filter three ways — compiled SQL in SQLite, matchesFilter in JS, and the in-memory MetadataIndex —
+ * and insists they agree.
+ */
 function evaluate(db: Database.Database, filter: RetrievalFilter, rows: Row[] = ROWS): number[] {
   const { sql, params } = compileFilterToSql(filter);
   const viaSql = (
@@ -53,7 +57,23 @@ function evaluate(db: Database.Database, filter: RetrievalFilter, rows: Row[] = 
   ).map((r) => r.id);
   const viaJs = rows.filter((row) => matchesFilter(filter, row.metadata ?? {})).map((row) => row.id);
   expect(viaJs, `JS and SQL disagree on ${JSON.stringify(filter)}`).toEqual(viaSql);
+  const viaIndex = [...indexOf(rows).matching(filter)];
+  expect(viaIndex, `the metadata index and SQL disagree on ${JSON.stringify(filter)}`).toEqual(viaSql);
   return viaSql;
+}
+
+const indexes = new WeakMap<Row[], MetadataIndex>();
+/** One index per row set, built with a removal and a re-add on the way, as a store's churn would leave it. */
+function indexOf(rows: Row[]): MetadataIndex {
+  let index = indexes.get(rows);
+  if (!index) {
+    index = new MetadataIndex();
+    for (const row of rows) index.add(row.id, { stale: 'value', ...(row.metadata ?? {}) });
+    for (const row of rows) index.remove(row.id);
+    for (const row of rows) index.add(row.id, row.metadata ?? {});
+    indexes.set(rows, index);
+  }
+  return index;
 }
 
 function load(db: Database.Database, rows: Row[]): void {

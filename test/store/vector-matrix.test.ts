@@ -68,14 +68,18 @@ describe('VectorMatrix', () => {
       .slice(0, 10);
     const found = matrix.search(query, 10);
     expect(found.map((r) => r.id)).toEqual(expected.map((r) => r.id));
-    found.forEach((r, i) => expect(r.score).toBeCloseTo(expected[i]!.score, 5));
+    found.forEach((r, i) => {
+      expect(r.score).toBeCloseTo(expected[i]!.score, 5);
+    });
   });
 
   it('keeps rows dense through removals, and a moved row still answers for its id', () => {
     const random = seededRandom(3);
     const matrix = new VectorMatrix(8);
     const vectors = Array.from({ length: 10 }, () => randomUnitVector(8, random));
-    vectors.forEach((vector, id) => matrix.set(id, vector));
+    vectors.forEach((vector, id) => {
+      matrix.set(id, vector);
+    });
     expect(matrix.delete(2)).toBe(true);
     expect(matrix.delete(2)).toBe(false);
     expect(matrix.size).toBe(9);
@@ -90,7 +94,9 @@ describe('VectorMatrix', () => {
     const random = seededRandom(4);
     const matrix = new VectorMatrix(16);
     const vectors = Array.from({ length: 50 }, () => randomUnitVector(16, random));
-    vectors.forEach((vector, id) => matrix.set(id, vector));
+    vectors.forEach((vector, id) => {
+      matrix.set(id, vector);
+    });
     const candidates = [3, 17, 40, 999];
     const found = matrix.search(vectors[17]!, 10, candidates);
     expect(found.map((r) => r.id).sort((a, b) => a - b)).toEqual([3, 17, 40]);
