@@ -38,7 +38,7 @@ export interface SidesInput {
   sparse: readonly ScoredId[];
   /** What the query can score on BM25 (see bm25Ceiling). */
   ceiling: number;
-  allowed: ReadonlySet<number> | undefined;
+  allowed: { has(id: number): boolean } | undefined;
   /** When given, units found by one side only are scored on the other too (weighted fusion needs both scores). */
   fill?: { vector?: Float32Array; match?: string };
 }
@@ -171,7 +171,7 @@ export interface PassageChoice {
   store: SqliteStore;
   query: string;
   unit: RankUnit;
-  allowed: ReadonlySet<number> | undefined;
+  allowed: { has(id: number): boolean } | undefined;
   /** The query vector, when the search had a dense side. */
   vector?: Float32Array;
   /** FTS5's idf of a query word over the sections, for the lexical choice. */
