@@ -80,11 +80,11 @@ describe('a long-lived knowledge base', () => {
       ]) {
         const [top] = await kb.retrieve(words!, { k: 1, searchType: 'semantic' });
         expect(top?.documentId).toBe(id);
-        expect(top?.score).toBeGreaterThan(0.99);
+        expect(top?.rawScore).toBeGreaterThan(0.99);
       }
       // No vector of the other history may answer for the chunk that took its id.
       const [granite] = await kb.retrieve('granite quarry stone masonry', { k: 1, searchType: 'semantic' });
-      expect(granite?.score).toBeLessThan(0.5);
+      expect(granite?.rawScore).toBeLessThan(0.5);
       expect((await kb.stats()).indexedVectors).toBe(3);
     } finally {
       await kb.close();
