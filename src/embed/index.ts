@@ -86,3 +86,9 @@ export function createEmbedder(
   );
 }
 export { cachedEmbedder } from './cached-embedder.js';
+export {
+  isWorkerCapable,
+  type WorkerCapableEmbedder,
+  type WorkerEmbedderRecipe,
+  WorkerPoolEmbedder,
+} from './worker-pool-embedder.js';

@@ -21,6 +21,7 @@ import {
 } from './model-files.js';
 import { loadPretrained } from './pretrained-model.js';
 import { normalize } from './vector-math.js';
+import type { WorkerEmbedderRecipe } from './worker-protocol.js';
 
 export { defaultModelCacheDirs, findCachedModelFolder, missingModelFiles } from './model-files.js';
 
@@ -43,6 +44,8 @@ export interface TransformersEmbedderOptions {
   batchSize?: number;
   /** Truncate inputs to this many tokens (without special tokens). Default: what the model was trained for. */
   maxInputTokens?: number;
+  /** onnxruntime's intra-op threads. Default: onnxruntime's own choice (every core). */
+  threads?: number;
 }
 
 export const TRANSFORMERS_EMBEDDER_OPTIONS = declareOptions<TransformersEmbedderOptions>(
@@ -55,13 +58,14 @@ export const TRANSFORMERS_EMBEDDER_OPTIONS = declareOptions<TransformersEmbedder
     dtype: 'string',
     batchSize: 'integer',
     maxInputTokens: 'integer',
+    threads: 'integer',
   },
 );
 
 const KIND: LocalModelKind = {
   className: 'TransformersEmbedder',
   options: TRANSFORMERS_EMBEDDER_OPTIONS,
-  positiveIntegerOptions: ['batchSize', 'maxInputTokens'],
+  positiveIntegerOptions: ['batchSize', 'maxInputTokens', 'threads'],
   noun: 'embedding model',
   defaultModel: DEFAULT_TRANSFORMERS_MODEL,
   modelPathEnv: 'LOCALKB_MODEL_PATH',
@@ -106,8 +110,11 @@ export class TransformersEmbedder implements Embedder {
   private loading: Promise<LoadedModel> | undefined;
   private loaded: LoadedModel | undefined;
 
+  private readonly options: TransformersEmbedderOptions;
+
   constructor(options: TransformersEmbedderOptions = {}) {
     validateLocalModelOptions(options, KIND);
+    this.options = { ...options };
     this.location = resolveModelLocation(options, KIND);
     this.model = this.location.model;
     this.dtype = this.location.dtype;
@@ -127,6 +134,15 @@ export class TransformersEmbedder implements Embedder {
 
   async init(): Promise<void> {
     await this.load();
+  }
+
+  /** How a worker thread builds the same embedder, with `threads` onnxruntime threads (WorkerPoolEmbedder). */
+  workerRecipe(threads: number): WorkerEmbedderRecipe {
+    return {
+      module: import.meta.url,
+      exportName: 'TransformersEmbedder',
+      options: { ...this.options, threads, ...(this.offline ? { offline: true } : {}) },
+    };
   }
 
   async tokenCounter(): Promise<TokenCounter> {
@@ -212,7 +228,10 @@ export class TransformersEmbedder implements Embedder {
     const { transformers, tokenizer, model, folder, source } = await loadPretrained(this.location, {
       architecture: 'AutoModel',
       // Idle onnxruntime threads spin by default; on a busy CPU (SQLite, hnswlib, other work) that wastes ~30%.
-      sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      sessionOptions: {
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        ...(this.options.threads ? { intraOpNumThreads: this.options.threads, interOpNumThreads: 1 } : {}),
+      },
       what: 'the model',
       exportKind: 'ONNX export',
     });

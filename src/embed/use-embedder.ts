@@ -10,6 +10,7 @@ import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import { normalize } from './vector-math.js';
+import type { WorkerEmbedderRecipe } from './worker-protocol.js';
 
 export const USE_MAX_INPUT_TOKENS = 128;
 export const USE_DIMENSIONS = 512;
@@ -77,6 +78,15 @@ export class UniversalSentenceEncoderEmbedder implements Embedder {
 
   async init(): Promise<void> {
     await this.load();
+  }
+
+  /** How a worker thread builds the same embedder (WorkerPoolEmbedder); the model is single-threaded. */
+  workerRecipe(): WorkerEmbedderRecipe {
+    return {
+      module: import.meta.url,
+      exportName: 'UniversalSentenceEncoderEmbedder',
+      options: { batchSize: this.batchSize, maxInputTokens: this.maxInputTokens },
+    };
   }
 
   async tokenCounter(): Promise<TokenCounter> {

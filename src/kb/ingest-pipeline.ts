@@ -18,6 +18,8 @@ export interface IngestTarget {
   readonly embedBatchSize: number;
   /** Embedder calls allowed in flight at once (more than 1 only for embedders that run them in parallel). */
   readonly embedConcurrency: number;
+  /** The listing is done: this much input is coming (a chance to start embedding workers for a large ingest). */
+  listed?(files: number, bytes: number): void;
   /** Every stored document, without text. */
   storedDocuments(): StoredDocument[];
   /** True when `stored` already holds `document` as this ingest would write it (it is skipped). */
@@ -56,7 +58,9 @@ export async function runIngest(
 ): Promise<IngestSummary> {
   const started = Date.now();
   const summary = emptyIngestSummary();
-  const progress = new IngestProgressTracker(options.onProgress);
+  const progress = new IngestProgressTracker(options.onProgress, (files, bytes) =>
+    target.listed?.(files, bytes),
+  );
   const { signal } = options;
   const throwIfAborted = () => {
     if (signal?.aborted) throw kbError('ABORTED', 'Ingest aborted by the caller.', { cause: signal.reason });

@@ -17,12 +17,16 @@ export class IngestProgressTracker {
   private allChunked = false;
   private current: string | undefined;
 
-  constructor(private readonly emit: ((progress: IngestProgress) => void) | undefined) {}
+  constructor(
+    private readonly emit: ((progress: IngestProgress) => void) | undefined,
+    private readonly onListed?: (files: number, bytes: number) => void,
+  ) {}
 
   /** The walk (or the caller's list) is complete: these many files or documents, of these many bytes. */
   listed(files: number, bytes: number): void {
     this.totalFiles = files;
     this.totalBytes = bytes;
+    this.onListed?.(files, bytes);
     this.report();
   }
 

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { isWorkerCapable, WorkerPoolEmbedder } from '../embed/worker-pool-embedder.js';
 import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
@@ -69,6 +71,11 @@ export interface LocalKnowledgeBaseOptions {
   generation?: RagAnswererOptions;
   /** Chunks embedded per embedder call across documents (the embedder batches further inside). */
   embedBatchSize?: number;
+  /**
+   * Worker threads that embed during large ingests, each with its own copy of the model, for embedders that can
+   * run there (MiniLM, USE). Default: one per core. 0 embeds in this thread.
+   */
+  embedWorkers?: number;
 }
 
 export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOptions>(
@@ -87,6 +94,7 @@ export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOpt
     retrieval: LOCAL_RETRIEVER_OPTIONS,
     generation: RAG_ANSWERER_OPTIONS,
     embedBatchSize: 'integer',
+    embedWorkers: 'integer',
   },
   { embeddings: 'embedder', chunker: 'chunking', chunkOptions: 'chunking', generator: 'generation' },
 );
@@ -102,6 +110,9 @@ const HYBRID_CANDIDATES_OPTIONS = declareOptions<Parameters<LocalRetriever['hybr
   'hybridCandidates',
   { k: 'integer', filter: 'object', signal: 'signal', level: 'string' },
 );
+
+/** Ingests smaller than this embed in this thread: a few chunks are not worth loading the model in each worker. */
+const WORKER_INGEST_BYTES = 64 * 1024;
 
 /** The knowledge base on this machine: SQLite is the source of truth, an HNSW file beside it is the vector cache. */
 export class LocalKnowledgeBase implements KnowledgeBase {
@@ -131,14 +142,14 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     }
     const resolved = path.resolve(dbPath);
     const stored = existsSync(resolved) ? SqliteStore.readSettings(resolved) : undefined;
-    const embedder = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
+    const chosen = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(options.offline !== undefined ? { offline: options.offline } : {}),
     });
-    if (embedder) {
+    if (chosen) {
       try {
-        await embedder.init();
+        await chosen.init();
       } catch (error) {
         // Reopening a store needs the very model it was built with; say which one, not just "not found".
         if (
@@ -156,6 +167,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         throw error;
       }
     }
+    const embedder = chosen && withWorkers(chosen, options.embedWorkers);
     const store = SqliteStore.open(resolved, {
       embedder: embedder
         ? { id: embedder.id, dimensions: embedder.dimensions }
@@ -217,7 +229,10 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       {
         embedder,
         embedBatchSize: this.embedBatchSize,
-        embedConcurrency: 1,
+        embedConcurrency: embedder instanceof WorkerPoolEmbedder ? embedder.threads + 1 : 1,
+        listed: (_files, bytes) => {
+          if (embedder instanceof WorkerPoolEmbedder && bytes >= WORKER_INGEST_BYTES) embedder.startWorkers();
+        },
         storedDocuments: () => this.store.listDocuments(),
         isCurrent: (stored, document) => resume.isCurrent(stored, document),
         chunk: (document) => chunkForStore(document, counter, embedder, this.layout),
@@ -380,6 +395,22 @@ const CHUNKER_SETTING = 'kb.chunker';
 const LEGACY_CHUNKED_WITH_SETTING = 'kb.chunked-with';
 
 export type { KnowledgeBaseChunking } from './chunk-layout.js';
+
+/** The embedder, run in a pool of worker threads when it can be and workers are wanted. */
+function withWorkers(embedder: Embedder, workers: number | undefined): Embedder {
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) {
+    throw kbError(
+      'INVALID_OPTION',
+      `embedWorkers must be a whole number ≥ 0, got ${JSON.stringify(workers)}.`,
+      {
+        input: 'embedWorkers',
+      },
+    );
+  }
+  const threads = workers ?? availableParallelism();
+  if (threads === 0 || !isWorkerCapable(embedder)) return embedder;
+  return new WorkerPoolEmbedder(embedder, { threads });
+}
 
 /** BM25-only stores have no model tokenizer; words are a fair stand-in for chunk sizes. */
 const wordCounter: TokenCounter = {
