@@ -1105,8 +1105,10 @@ function migrate(db: Database.Database, fromVersion: number): void {
   const record = db.prepare(
     'INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)',
   );
+  // A step recorded as applied is never run twice, whatever schema_version says.
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   for (const migration of MIGRATIONS) {
-    if (migration.version <= fromVersion) continue;
+    if (migration.version <= fromVersion || applied.has(migration.version)) continue;
     db.exec(migration.sql);
     record.run(migration.version, migration.description, new Date().toISOString());
   }

@@ -118,7 +118,7 @@ describe('which stored documents an ingest keeps', () => {
     // Undo the migration that added per-document records: the store is as an older localkb left it.
     const added = MIGRATIONS.find((migration) => migration.sql.includes('chunked_with'))!.version;
     db.exec(`ALTER TABLE documents DROP COLUMN chunked_with;
-      DELETE FROM schema_migrations WHERE version >= ${added};
+      DELETE FROM schema_migrations WHERE version = ${added};
       UPDATE settings SET value = ${added - 1} WHERE key = 'schema_version';`);
     db.close();
 
