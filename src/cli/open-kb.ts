@@ -4,6 +4,7 @@ import type { EmbedderChoice } from '../kb/embedder-choice.js';
 import { LocalKnowledgeBase, type LocalKnowledgeBaseOptions } from '../kb/local-knowledge-base.js';
 import type { KnowledgeBase } from '../kb/types.js';
 import { type OptionSpec, type ParsedArgs, stringOption } from './args.js';
+import { indexRebuildReporter } from './progress.js';
 
 export const KB_OPTIONS: OptionSpec = {
   db: { type: 'string' },
@@ -72,7 +73,11 @@ export async function openKnowledgeBase(
       { input: '--db' },
     );
   }
-  const kb = await LocalKnowledgeBase.open(db, { ...localOptionsFrom(command, args), ...extra });
+  const kb = await LocalKnowledgeBase.open(db, {
+    onIndexRebuild: indexRebuildReporter(),
+    ...localOptionsFrom(command, args),
+    ...extra,
+  });
   return Object.assign(kb, {
     describe: () => `${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'})`,
   });

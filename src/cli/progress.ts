@@ -1,4 +1,5 @@
 import type { IngestProgress } from '../kb/types.js';
+import type { IndexRebuildProgress } from '../store/hnsw-index.js';
 
 /** What one progress display shows: a fraction, a count with its total, a rate, elapsed time and an ETA. */
 export interface ProgressState {
@@ -151,4 +152,30 @@ export function clock(ms: number): string {
 
 function truncateLeft(text: string, max: number): string {
   return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
+}
+
+/**
+ * The `onIndexRebuild` of CLI commands: says once why the HNSW index is being rebuilt, then shows the rebuild as a
+ * bar (TTY) or lines (logs) with rate and ETA; the rebuilt index is saved, so the next open loads it.
+ */
+export function indexRebuildReporter(
+  stream: NodeJS.WriteStream = process.stderr,
+): (p: IndexRebuildProgress) => void {
+  let line: ProgressLine | undefined;
+  return (progress) => {
+    if (!line) {
+      stream.write(`Rebuilding the HNSW index ${progress.indexPath} from SQLite: ${progress.detail}.\n`);
+      line = new ProgressLine(stream);
+    }
+    line.show({
+      label: 'rebuilding the index',
+      done: progress.done,
+      total: progress.total,
+      unit: 'vectors',
+      perSecond: progress.elapsedMs > 0 ? (progress.done / progress.elapsedMs) * 1000 : 0,
+      elapsedMs: progress.elapsedMs,
+      ...(progress.etaMs !== undefined ? { etaMs: progress.etaMs } : {}),
+    });
+    if (progress.done >= progress.total) line.done();
+  };
 }

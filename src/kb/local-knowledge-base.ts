@@ -5,7 +5,7 @@ import { isWorkerCapable, WorkerPoolEmbedder } from '../embed/worker-pool-embedd
 import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
-import { HnswIndex } from '../store/hnsw-index.js';
+import { HnswIndex, type IndexRebuildProgress } from '../store/hnsw-index.js';
 import type { PromptLibrary } from '../store/prompt-library.js';
 import { SqliteStore, type StoredDocument } from '../store/sqlite-store.js';
 import type {
@@ -76,6 +76,8 @@ export interface LocalKnowledgeBaseOptions {
    * run there (MiniLM, USE). Default: one per core. 0 embeds in this thread.
    */
   embedWorkers?: number;
+  /** Told when the HNSW index has to be rebuilt from SQLite (missing, stale, damaged), and how the rebuild goes. */
+  onIndexRebuild?: (progress: IndexRebuildProgress) => void;
 }
 
 export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOptions>(
@@ -95,6 +97,7 @@ export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOpt
     generation: RAG_ANSWERER_OPTIONS,
     embedBatchSize: 'integer',
     embedWorkers: 'integer',
+    onIndexRebuild: 'function',
   },
   { embeddings: 'embedder', chunker: 'chunking', chunkOptions: 'chunking', generator: 'generation' },
 );
@@ -183,7 +186,10 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       };
       const layout = resolveChunkLayout(chunking, maxTokens, embedder);
       const index = embedder
-        ? await HnswIndex.open(store, `${resolved}.hnsw`, options.hnsw ?? {})
+        ? await HnswIndex.open(store, `${resolved}.hnsw`, {
+            ...options.hnsw,
+            ...(options.onIndexRebuild ? { onRebuild: options.onIndexRebuild } : {}),
+          })
         : undefined;
       const tunedHybrid = store.getSetting(HYBRID_SETTING);
       const retriever = new LocalRetriever(store, index, embedder, {

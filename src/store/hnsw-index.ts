@@ -26,6 +26,21 @@ export interface HnswIndexOptions {
   randomSeed?: number;
   /** Called during a rebuild after every batch of vectors read from SQLite (a 1M rebuild takes minutes). */
   onRebuildProgress?: (done: number, total: number) => void;
+  /** Called when a rebuild starts (done 0) and as it goes, with why it is needed, elapsed time and an ETA. */
+  onRebuild?: (progress: IndexRebuildProgress) => void;
+}
+
+/** Where a rebuild of the HNSW index from SQLite stands, and why it runs. */
+export interface IndexRebuildProgress {
+  /** 'missing', 'stale' or 'corrupt' at open; 'tombstones' when a save finds deleted vectors outnumbering live ones. */
+  reason: RebuildReason | 'tombstones';
+  /** The reason in words. */
+  detail: string;
+  indexPath: string;
+  done: number;
+  total: number;
+  elapsedMs: number;
+  etaMs?: number;
 }
 
 export interface HnswSearchOptions {
@@ -79,7 +94,7 @@ export class HnswIndex {
     state: LoadedState,
     rebuilt: RebuildReason | null,
     rebuildDetail: string | undefined,
-    private readonly onRebuildProgress: ((done: number, total: number) => void) | undefined,
+    private readonly reporting: Pick<HnswIndexOptions, 'onRebuild' | 'onRebuildProgress'>,
   ) {
     this.indexPath = indexPath;
     this.dimensions = store.dimensions;
@@ -151,22 +166,14 @@ export class HnswIndex {
         continue;
       }
       const fileSettings = { ...settings, M: meta.M, efConstruction: meta.efConstruction };
-      const index = new HnswIndex(
-        store,
-        resolved,
-        fileSettings,
-        loaded,
-        null,
-        undefined,
-        options.onRebuildProgress,
-      );
+      const index = new HnswIndex(store, resolved, fileSettings, loaded, null, undefined, options);
       const changed = index.catchUp();
       // A file far behind the store costs every later open the same catch-up: write the caught-up one.
       if (changed > Math.max(1000, index.size * 0.05)) index.trySave();
       return index;
     }
-    const state = buildFromStore(store, settings, options.onRebuildProgress);
-    const index = new HnswIndex(store, resolved, settings, state, reason, detail, options.onRebuildProgress);
+    const state = buildFromStore(store, settings, rebuildReporter(options, resolved, reason, detail));
+    const index = new HnswIndex(store, resolved, settings, state, reason, detail, options);
     index.trySave();
     return index;
   }
@@ -328,7 +335,18 @@ export class HnswIndex {
     this.catchUp();
     const dead = native.getCurrentCount() - this.vectors.size;
     if (dead > Math.max(1024, this.vectors.size)) {
-      this.replaceWith(buildFromStore(this.store, this.settings, this.onRebuildProgress));
+      this.replaceWith(
+        buildFromStore(
+          this.store,
+          this.settings,
+          rebuildReporter(
+            this.reporting,
+            this.indexPath,
+            'tombstones',
+            `${dead} deleted vectors outnumber the live ones`,
+          ),
+        ),
+      );
     }
     const current = this.handle;
     const labels = current.getIdsList();
@@ -452,7 +470,14 @@ export class HnswIndex {
       const step = catchUpFrom(this.store, { generation: this.generation, token: this.token });
       if (step.kind === 'current') return 0;
       if (step.kind === 'rebuild') {
-        this.replaceWith(buildFromStore(this.store, this.settings, this.onRebuildProgress));
+        const why = 'the store follows another history than this index (restored from a backup?)';
+        this.replaceWith(
+          buildFromStore(
+            this.store,
+            this.settings,
+            rebuildReporter(this.reporting, this.indexPath, 'stale', why),
+          ),
+        );
         this.unsaved = this.vectors.size + 1;
         return this.vectors.size;
       }
@@ -509,6 +534,7 @@ const HNSW_INDEX_OPTIONS = declareOptions<HnswIndexOptions>('HnswIndex.open', {
   efSearch: 'integer',
   randomSeed: 'integer',
   onRebuildProgress: 'function',
+  onRebuild: 'function',
 });
 
 function validateOptions(options: HnswIndexOptions): void {
@@ -588,6 +614,33 @@ async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedSt
     };
   }
   return { native, vectors, tombstones: deleted, generation: meta.generation, token: meta.generationToken };
+}
+
+/** One progress callback for a rebuild: the plain (done, total) one and the full event with reason and ETA. */
+function rebuildReporter(
+  options: Pick<HnswIndexOptions, 'onRebuild' | 'onRebuildProgress'>,
+  indexPath: string,
+  reason: IndexRebuildProgress['reason'],
+  detail: string,
+): ((done: number, total: number) => void) | undefined {
+  const { onRebuild, onRebuildProgress } = options;
+  if (!onRebuild && !onRebuildProgress) return undefined;
+  const started = Date.now();
+  return (done, total) => {
+    onRebuildProgress?.(done, total);
+    if (!onRebuild) return;
+    const elapsedMs = Date.now() - started;
+    const etaMs = done > 0 ? Math.round((elapsedMs / done) * (total - done)) : undefined;
+    onRebuild({
+      reason,
+      detail,
+      indexPath,
+      done,
+      total,
+      elapsedMs,
+      ...(etaMs !== undefined ? { etaMs } : {}),
+    });
+  };
 }
 
 /** A new graph of every vector in the store, read in one snapshot so the recorded generation is exact. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clock, ProgressLine } from '../../src/cli/progress.js';
+import { clock, indexRebuildReporter, ProgressLine } from '../../src/cli/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
@@ -46,5 +46,24 @@ describe('ProgressLine', () => {
     expect(clock(7_000)).toBe('0:07');
     expect(clock(185_000)).toBe('3:05');
     expect(clock(3_729_000)).toBe('1:02:09');
+  });
+
+  it('says once why the HNSW index is rebuilt, then counts the vectors to the end', () => {
+    const { stream, writes } = fakeStream(false);
+    const report = indexRebuildReporter(stream);
+    const base = {
+      reason: 'corrupt' as const,
+      detail: 'kb.db.hnsw fails its CRC-32 check',
+      indexPath: 'kb.db.hnsw',
+    };
+    report({ ...base, done: 0, total: 2000, elapsedMs: 0 });
+    report({ ...base, done: 2000, total: 2000, elapsedMs: 4000, etaMs: 0 });
+    expect(writes[0]).toBe(
+      'Rebuilding the HNSW index kb.db.hnsw from SQLite: kb.db.hnsw fails its CRC-32 check.\n',
+    );
+    expect(writes.at(-1)).toContain(
+      'rebuilding the index: 100%  vectors 2000/2000  500.0/s  elapsed 0:04  ETA 0:00',
+    );
+    expect(writes.filter((w) => w.startsWith('Rebuilding'))).toHaveLength(1);
   });
 });

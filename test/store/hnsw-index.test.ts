@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLocalKbError, type LocalKbError } from '../../src/errors.js';
 import { exactSearch } from '../../src/store/exact-search.js';
-import { HnswIndex } from '../../src/store/hnsw-index.js';
+import { HnswIndex, type IndexRebuildProgress } from '../../src/store/hnsw-index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { makeDocument, makeTempDir, randomUnitVector, seededRandom } from './store-fixtures.js';
 
@@ -77,6 +77,19 @@ describe('HnswIndex', async () => {
     expect(second.rebuilt).toBeNull();
     expect(second.size).toBe(50);
     expect(second.search(query, 5)).toEqual(expected);
+  });
+
+  it('says why it rebuilds and reports the rebuild up to its total, then loads the saved result', async () => {
+    ingest('a', 30);
+    const events: IndexRebuildProgress[] = [];
+    (await open({ onRebuild: (p: IndexRebuildProgress) => events.push(p) })).close();
+    expect(events[0]).toMatchObject({ reason: 'missing', done: 0, total: 30, indexPath });
+    expect(events[0]!.detail).toContain('does not exist');
+    expect(events.at(-1)).toMatchObject({ done: 30, total: 30, etaMs: 0 });
+    const again: IndexRebuildProgress[] = [];
+    const loaded = await open({ onRebuild: (p: IndexRebuildProgress) => again.push(p) });
+    expect(loaded.rebuilt).toBeNull();
+    expect(again).toEqual([]);
   });
 
   it('catches a lagging file up with the writes made since it was saved', async () => {

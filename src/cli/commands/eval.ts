@@ -19,7 +19,7 @@ import type { RetrieveOptions } from '../../kb/types.js';
 import type { DocumentInput } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { localOptionsFrom } from '../open-kb.js';
-import { ProgressLine } from '../progress.js';
+import { indexRebuildReporter, ProgressLine } from '../progress.js';
 import { rerankerFrom } from '../retrieval-options.js';
 import { generatorFrom } from './ask.js';
 
@@ -93,6 +93,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     undefined,
   );
   const kb = await LocalKnowledgeBase.open(db, {
+    onIndexRebuild: indexRebuildReporter(),
     ...localOptionsFrom('eval', args),
     generation: { generator },
   });

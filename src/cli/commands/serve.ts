@@ -3,6 +3,7 @@ import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import { startKnowledgeBaseServer } from '../../serve/index.js';
 import { integerOption, keyPairOption, parseCommandArgs, stringOption } from '../args.js';
 import { localOptionsFrom } from '../open-kb.js';
+import { indexRebuildReporter } from '../progress.js';
 import { generatorFrom } from './ask.js';
 
 const HELP = `Usage: localkb serve --db <file> [options]
@@ -76,6 +77,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const knowledgeBaseId = stringOption(args, 'knowledge-base-id');
 
   const kb = await LocalKnowledgeBase.open(db, {
+    onIndexRebuild: indexRebuildReporter(),
     ...localOptionsFrom('serve', args),
     generation: { generator: generatorFrom(generatorName, model, undefined) },
   });
