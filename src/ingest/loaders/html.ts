@@ -1,4 +1,4 @@
-import { type HTMLElement, type Node, NodeType, parse } from 'node-html-parser';
+import { type HtmlEvent, htmlEvents } from './html-events.js';
 import type { Loader } from './loader.js';
 import { decodeTextFile } from './text-decoding.js';
 
@@ -67,138 +67,49 @@ interface Block {
  * Renders HTML as readable text: page chrome (script, style, nav, aside, page-level header/footer, noscript,
  * template) is dropped, headings become Markdown `#` lines so the Markdown-aware chunker splits at them, paragraphs
  * and lists are separated by blank lines, list items become `- ` lines, table rows `a | b` lines, and entities are
- * decoded. The title is the <title>, or else the first <h1>.
+ * decoded. The title is the <title>, or else the first <h1>. One pass over `htmlEvents` with an explicit stack, so
+ * time is linear in the page and nesting depth never reaches the call stack.
  */
 export function htmlToText(html: string): { text: string; title?: string } {
-  // The parser keeps a doctype or XML declaration as text.
-  const root = parse(html.replace(/^\s*(<\?xml[^>]*>\s*)?(<!doctype[^>]*>)?/i, ''), {
-    comment: false,
-    // Raw-text elements: parse their content as text, not markup (it is dropped or kept verbatim).
-    blockTextElements: {
-      script: true,
-      style: true,
-      noscript: true,
-      template: true,
-      pre: true,
-      textarea: true,
-    },
-  });
   const renderer = new HtmlTextRenderer();
-  renderer.render(root, false);
+  for (const event of htmlEvents(html)) renderer.take(event);
   const text = renderer.finish();
-  const title = collapse(root.querySelector('title')?.text ?? '') || renderer.firstH1;
+  const title = collapse(renderer.title ?? '') || renderer.firstH1;
   return title ? { text, title } : { text };
 }
 
-class HtmlTextRenderer {
-  private readonly blocks: Block[] = [];
-  private inline = '';
-  private listDepth = 0;
+/** Where rendered text goes: the page, or a detached piece (a heading, a table cell) or a <pre> block. */
+class TextSink {
+  readonly blocks: Block[] = [];
+  inline: string[] = [];
+  listDepth = 0;
   /** Set while inside a list item: the next flushed text becomes the item's `- ` line. */
-  private itemPrefix: string | undefined;
-  private group = 0;
-  firstH1: string | undefined;
+  itemPrefix: string | undefined;
+  group = 0;
 
-  render(node: Node, insideSectioning: boolean): void {
-    if (node.nodeType === NodeType.TEXT_NODE) {
-      // Line breaks in the source are plain whitespace in HTML; only <br> breaks a line.
-      this.inline += node.text.replace(/\s+/g, ' ');
-      return;
-    }
-    if (node.nodeType !== NodeType.ELEMENT_NODE) return;
-    const element = node as HTMLElement;
-    const tag = element.rawTagName?.toLowerCase() ?? '';
-    if (DROPPED.has(tag) || element.hasAttribute('hidden')) return;
-    if ((tag === 'header' || tag === 'footer') && !insideSectioning) return;
-    const inSection = insideSectioning || SECTIONING.has(tag);
+  /**
+   * `detached` sinks (a heading, a table cell) render what nests inside them inline, so no text is re-rendered
+   * once per level of nesting.
+   */
+  constructor(readonly kind: 'page' | 'detached' | 'preformatted' = 'page') {}
 
-    const heading = /^h([1-6])$/.exec(tag);
-    if (heading) {
-      const text = collapse(this.renderDetached(element, inSection));
-      if (text) {
-        this.flush();
-        this.blocks.push({ text: `${'#'.repeat(Number(heading[1]))} ${text}` });
-        if (heading[1] === '1' && this.firstH1 === undefined) this.firstH1 = text;
-      }
-      return;
-    }
-    switch (tag) {
-      case 'br':
-        this.inline += '\n';
-        return;
-      case 'pre': {
-        this.flush();
-        const code = element.text.replace(/^\n/, '').replace(/\s+$/, '');
-        if (code.trim()) this.blocks.push({ text: '```\n' + code + '\n```' });
-        return;
-      }
-      case 'ul':
-      case 'ol':
-        this.flush();
-        if (this.listDepth === 0) this.group++;
-        this.listDepth++;
-        this.renderChildren(element, inSection);
-        this.listDepth--;
-        this.flush();
-        return;
-      case 'li':
-        this.flush();
-        this.itemPrefix = `${'  '.repeat(Math.max(0, this.listDepth - 1))}- `;
-        this.renderChildren(element, inSection);
-        this.flush();
-        return;
-      case 'tr': {
-        this.flush();
-        const cells = element.childNodes
-          .filter((c): c is HTMLElement => c.nodeType === NodeType.ELEMENT_NODE)
-          .map((cell) => collapse(this.renderDetached(cell, inSection).replace(/\n/g, ' ')))
-          .filter(Boolean);
-        if (cells.length > 0) this.blocks.push({ text: cells.join(' | '), group: this.group });
-        return;
-      }
-      case 'table':
-      case 'thead':
-      case 'tbody':
-      case 'tfoot':
-        this.flush();
-        if (tag === 'table') this.group++;
-        this.renderChildren(element, inSection);
-        this.flush();
-        return;
-      case 'title':
-        return;
-    }
-    const block = BLOCK.has(tag);
-    if (block) this.flush();
-    this.renderChildren(element, inSection);
-    if (block) this.flush();
+  get preformatted(): boolean {
+    return this.kind === 'preformatted';
   }
 
-  finish(): string {
-    this.flush();
-    let out = '';
-    this.blocks.forEach((block, i) => {
-      const previous = this.blocks[i - 1];
-      if (previous) out += block.group !== undefined && previous.group === block.group ? '\n' : '\n\n';
-      out += block.text;
-    });
-    return out;
+  add(text: string): void {
+    // Line breaks in the source are plain whitespace in HTML; only <br> breaks a line.
+    this.inline.push(this.preformatted ? text : text.replace(/\s+/g, ' '));
   }
 
-  private renderChildren(element: HTMLElement, insideSectioning: boolean): void {
-    for (const child of element.childNodes) this.render(child, insideSectioning);
+  lineBreak(): void {
+    this.inline.push('\n');
   }
 
-  /** Renders an element's content into a string of its own (for headings, list items and cells). */
-  private renderDetached(element: HTMLElement, insideSectioning: boolean): string {
-    const inner = new HtmlTextRenderer();
-    inner.renderChildren(element, insideSectioning);
-    return inner.finish();
-  }
-
-  private flush(): void {
-    const lines = this.inline.split('\n').map(collapse).filter(Boolean);
-    this.inline = '';
+  flush(): void {
+    if (this.inline.length === 0) return;
+    const lines = this.inline.join('').split('\n').map(collapse).filter(Boolean);
+    this.inline = [];
     if (lines.length === 0) return;
     if (this.itemPrefix === undefined) {
       this.blocks.push({ text: lines.join('\n') });
@@ -206,6 +117,193 @@ class HtmlTextRenderer {
       this.blocks.push({ text: this.itemPrefix + lines.join(' '), group: this.group });
       this.itemPrefix = undefined;
     }
+  }
+
+  finish(): string {
+    this.flush();
+    const out: string[] = [];
+    this.blocks.forEach((block, i) => {
+      const previous = this.blocks[i - 1];
+      if (previous) out.push(block.group !== undefined && previous.group === block.group ? '\n' : '\n\n');
+      out.push(block.text);
+    });
+    return out.join('');
+  }
+}
+
+/** One open element: what its close does. */
+interface Frame {
+  name: string;
+  sectioning: boolean;
+  /** Cells of an open <tr>; its element children render detached into it. */
+  cells?: string[];
+  /** Cells met so far in a <tr> inside a detached sink, whose cells are rendered inline between ` | `. */
+  inlineCells?: number;
+  close?: () => void;
+}
+
+class HtmlTextRenderer {
+  private readonly frames: Frame[] = [];
+  private readonly sinks: TextSink[] = [new TextSink()];
+  /** Depth of the frame of a dropped element while its content is skipped. */
+  private skipFrom = -1;
+  private inTitle = false;
+  private svgDepth = 0;
+  title: string | undefined;
+  firstH1: string | undefined;
+
+  take(event: HtmlEvent): void {
+    if (event.type === 'open') this.open(event.name, event.attributes);
+    else if (event.type === 'close') this.close();
+    else this.text(event.text);
+  }
+
+  finish(): string {
+    return this.sinks[0]!.finish();
+  }
+
+  private get sink(): TextSink {
+    return this.sinks[this.sinks.length - 1]!;
+  }
+
+  private text(text: string): void {
+    if (this.inTitle) {
+      if (this.title === undefined) this.title = text;
+      return;
+    }
+    if (this.skipFrom >= 0) return;
+    // Text between the cells of a row is not part of any cell.
+    if (this.frames[this.frames.length - 1]?.cells) return;
+    this.sink.add(text);
+  }
+
+  private open(name: string, attributes: Readonly<Record<string, string>>): void {
+    const parent = this.frames[this.frames.length - 1];
+    const insideSectioning = parent?.sectioning ?? false;
+    const frame: Frame = { name, sectioning: insideSectioning || SECTIONING.has(name) };
+    const depth = this.frames.length;
+    this.frames.push(frame);
+    if (name === 'svg') this.svgDepth++;
+    if (name === 'title' && this.svgDepth === 0) this.inTitle = true;
+    if (this.skipFrom >= 0) return;
+    if (
+      DROPPED.has(name) ||
+      'hidden' in attributes ||
+      ((name === 'header' || name === 'footer') && !insideSectioning) ||
+      name === 'title'
+    ) {
+      this.skipFrom = depth;
+      return;
+    }
+    if (parent?.inlineCells !== undefined) {
+      if (parent.inlineCells++ > 0) this.sink.add(' | ');
+      return;
+    }
+    if (parent?.cells) {
+      const cells = parent.cells;
+      this.detach(frame, (text) => {
+        const cell = collapse(text.replace(/\n/g, ' '));
+        if (cell) cells.push(cell);
+      });
+      return;
+    }
+    const sink = this.sink;
+    if (sink.preformatted) {
+      if (name === 'br') sink.lineBreak();
+      return;
+    }
+    if (sink.kind === 'detached') {
+      if (name === 'br') sink.lineBreak();
+      else if (name === 'tr') {
+        frame.inlineCells = 0;
+        sink.add(' ');
+      } else if (name === 'li' || BLOCK.has(name) || /^h[1-6]$|^pre$/.test(name)) sink.add(' ');
+      return;
+    }
+    const heading = /^h([1-6])$/.exec(name);
+    if (heading) {
+      this.detach(frame, (rendered) => {
+        const text = collapse(rendered);
+        if (!text) return;
+        sink.flush();
+        sink.blocks.push({ text: `${'#'.repeat(Number(heading[1]))} ${text}` });
+        if (heading[1] === '1' && this.firstH1 === undefined) this.firstH1 = text;
+      });
+      return;
+    }
+    switch (name) {
+      case 'br':
+        sink.lineBreak();
+        return;
+      case 'pre': {
+        sink.flush();
+        const pre = new TextSink('preformatted');
+        this.sinks.push(pre);
+        frame.close = () => {
+          this.sinks.pop();
+          const code = pre.inline.join('').replace(/^\n/, '').replace(/\s+$/, '');
+          if (code.trim()) sink.blocks.push({ text: '```\n' + code + '\n```' });
+        };
+        return;
+      }
+      case 'ul':
+      case 'ol':
+        sink.flush();
+        if (sink.listDepth === 0) sink.group++;
+        sink.listDepth++;
+        frame.close = () => {
+          sink.listDepth--;
+          sink.flush();
+        };
+        return;
+      case 'li':
+        sink.flush();
+        sink.itemPrefix = `${'  '.repeat(Math.max(0, sink.listDepth - 1))}- `;
+        frame.close = () => sink.flush();
+        return;
+      case 'tr': {
+        sink.flush();
+        const cells: string[] = [];
+        frame.cells = cells;
+        frame.close = () => {
+          if (cells.length > 0) sink.blocks.push({ text: cells.join(' | '), group: sink.group });
+        };
+        return;
+      }
+      case 'table':
+      case 'thead':
+      case 'tbody':
+      case 'tfoot':
+        sink.flush();
+        if (name === 'table') sink.group++;
+        frame.close = () => sink.flush();
+        return;
+    }
+    if (BLOCK.has(name)) {
+      sink.flush();
+      frame.close = () => sink.flush();
+    }
+  }
+
+  /** Renders the element's content into a sink of its own, handed to `done` when the element closes. */
+  private detach(frame: Frame, done: (text: string) => void): void {
+    const inner = new TextSink('detached');
+    this.sinks.push(inner);
+    frame.close = () => {
+      this.sinks.pop();
+      done(inner.finish());
+    };
+  }
+
+  private close(): void {
+    const frame = this.frames.pop()!;
+    if (frame.name === 'svg') this.svgDepth--;
+    if (frame.name === 'title') this.inTitle = false;
+    if (this.skipFrom >= 0) {
+      if (this.frames.length === this.skipFrom) this.skipFrom = -1;
+      return;
+    }
+    frame.close?.();
   }
 }
 
