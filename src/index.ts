@@ -208,7 +208,6 @@ export {
   type PromptLibrary,
   type PromptRun,
   type PromptVersion,
-  SqlitePromptLibrary,
 } from './store/prompt-library.js';
 
 export type {

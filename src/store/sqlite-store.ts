@@ -6,7 +6,7 @@ import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
-import { SqlitePromptLibrary } from './prompt-library.js';
+import type { PromptLibrary } from './prompt-library.js';
 import {
   CHANGE_LOG_RETENTION,
   CORE_TABLES,
@@ -14,6 +14,7 @@ import {
   MIGRATIONS,
   SCHEMA_VERSION,
 } from './schema.js';
+import { SqlitePromptLibrary } from './sqlite-prompt-library.js';
 import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
 
 /** Which embedder made (or will make) the vectors of a store. `{ id: 'none', dimensions: 0 }` is a BM25-only store. */
@@ -806,7 +807,7 @@ export class SqliteStore {
   }
 
   /** The prompt versions and prompt-lab runs kept in this store. */
-  promptLibrary(): SqlitePromptLibrary {
+  promptLibrary(): PromptLibrary {
     return new SqlitePromptLibrary(() => this.db);
   }
 

@@ -4,7 +4,8 @@
  * test:install (scripts/test-install.ts) runs the same apps again in a fresh app that installed the packed tarball.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -52,4 +53,57 @@ describe('the example apps, against the built package', () => {
     expect(stdout).toMatch(/^# pass 2$/m);
     expect(stdout).toMatch(/^# fail 0$/m);
   }, 120_000);
+});
+
+/** The package a bare specifier names: `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function shipsTypes(pkg: string): boolean {
+  const dir = path.join(REPO_ROOT, 'node_modules', pkg);
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  return (
+    Boolean(manifest.types || manifest.typings) ||
+    JSON.stringify(manifest.exports ?? {}).includes('"types"') ||
+    existsSync(path.join(dir, 'index.d.ts'))
+  );
+}
+
+describe('the published declarations', () => {
+  it('reach only packages an app gets with localkb, each shipping its own types', () => {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+    const installed = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+    ]);
+    const entries = Object.values(manifest.exports as Record<string, { types?: string }>).flatMap(
+      (e) => e.types ?? [],
+    );
+    // Walk the declarations TypeScript reads from each export, as an app's compiler would.
+    const pending = entries.map((entry) => path.join(REPO_ROOT, entry));
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, specifier] of text.matchAll(/(?:from |import\()['"]([^'"]+)['"]/g)) {
+        if (specifier!.startsWith('.')) {
+          pending.push(path.resolve(path.dirname(file), specifier!.replace(/\.js$/, '.d.ts')));
+          continue;
+        }
+        if (specifier!.startsWith('node:') || builtinModules.includes(specifier!)) continue;
+        const pkg = packageOf(specifier!);
+        const where = path.relative(REPO_ROOT, file);
+        if (!installed.has(pkg)) problems.push(`${where}: ${pkg} is not a dependency or peer`);
+        else if (!shipsTypes(pkg))
+          problems.push(`${where}: ${pkg} ships no types (an app lacks its @types package)`);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(entries.length);
+    expect(problems).toEqual([]);
+  });
 });
