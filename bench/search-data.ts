@@ -4,30 +4,12 @@
  * answers too. Documents carry a `group` (1 of 100: a 1% filter) and a `decile` (1 of 10: a 10% filter).
  */
 
-export const DIMENSIONS = 384;
+import { normalize } from '../src/embed/vector-math.js';
 
-/** mulberry32: fast, seeded, good enough for synthetic data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const DIMENSIONS = 384;
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-function normalise(vector: Float32Array): Float32Array {
-  let norm = 0;
-  for (const value of vector) norm += value * value;
-  norm = Math.sqrt(norm);
-  for (let i = 0; i < vector.length; i++) vector[i] = vector[i]! / norm;
-  return vector;
 }
 
 /**
@@ -67,7 +49,7 @@ export class ClusteredVectors {
       for (let j = 0; j < latent; j++) sum += this.projection[row * latent + j]! * z[j]!;
       vector[row] = sum + 0.048 * gaussian(this.random);
     }
-    return { vector: normalise(vector), topic };
+    return { vector: normalize(vector), topic };
   }
 }
 

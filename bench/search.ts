@@ -25,7 +25,8 @@ import { exactSearch } from '../src/store/exact-search.js';
 import { HnswIndex } from '../src/store/hnsw-index.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Chunk, Embedder, RetrievalFilter, SourceDocument } from '../src/types.js';
-import { ClusteredVectors, DIMENSIONS, seededRandom, TopicTexts } from './search-data.js';
+import { seededRandom } from '../test/store/store-fixtures.js';
+import { ClusteredVectors, DIMENSIONS, TopicTexts } from './search-data.js';
 import { percentile, printTable } from './shared-data.js';
 
 const K = 10;

@@ -12,6 +12,7 @@ import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/
 import { kbError } from '../errors.js';
 import { declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import { assertEmbeddableTexts } from './embed-input.js';
 import {
   type LocalModelKind,
   type ModelDtype,
@@ -156,13 +157,7 @@ export class TransformersEmbedder implements Embedder {
   }
 
   async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    texts.forEach((text, i) => {
-      if (typeof text !== 'string') {
-        throw kbError('INVALID_OPTION', `texts[${i}] must be a string, got ${typeof text}.`, {
-          input: `texts[${i}]`,
-        });
-      }
-    });
+    assertEmbeddableTexts(texts);
     throwIfAborted(options.signal);
     const loaded = await this.load();
     const ids = texts.map((text) =>

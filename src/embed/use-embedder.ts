@@ -9,6 +9,7 @@
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import { assertEmbeddableTexts } from './embed-input.js';
 import { normalize } from './vector-math.js';
 import type { WorkerEmbedderRecipe } from './worker-protocol.js';
 
@@ -100,13 +101,7 @@ export class UniversalSentenceEncoderEmbedder implements Embedder {
   }
 
   async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    texts.forEach((text, i) => {
-      if (typeof text !== 'string') {
-        throw kbError('INVALID_OPTION', `texts[${i}] must be a string, got ${typeof text}.`, {
-          input: `texts[${i}]`,
-        });
-      }
-    });
+    assertEmbeddableTexts(texts);
     throwIfAborted(options.signal);
     const { tf, use, encode } = await this.load();
     // The graph sizes its batch from the last token's row, so every row needs a token: '' is embedded as ' '.

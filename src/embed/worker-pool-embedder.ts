@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, kbError, type LocalKbError } from '../errors.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
+import { assertEmbeddableTexts } from './embed-input.js';
 import type { WorkerEmbedderRecipe, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export type { WorkerEmbedderRecipe } from './worker-protocol.js';
@@ -119,13 +120,7 @@ export class WorkerPoolEmbedder implements Embedder {
   }
 
   async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    texts.forEach((text, i) => {
-      if (typeof text !== 'string') {
-        throw kbError('INVALID_OPTION', `texts[${i}] must be a string, got ${typeof text}.`, {
-          input: `texts[${i}]`,
-        });
-      }
-    });
+    assertEmbeddableTexts(texts);
     if (texts.length === 0) return [];
     if (!this.started) return this.local.embedDocuments(texts, options);
     const vectors = await this.run([...texts], options, false);

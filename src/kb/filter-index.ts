@@ -27,7 +27,7 @@ export class StoreFilterIndex {
     this.store.readSnapshot(() => {
       const step = this.index ? catchUpFrom(this.store, this.mark) : undefined;
       if (step?.kind === 'current') return;
-      if (!this.index || step?.kind === 'rebuild') {
+      if (!this.index || !step || step.kind === 'rebuild') {
         const built = new MetadataIndex();
         for (const batch of this.store.iterateChunkMetadata())
           for (const [id, metadata] of batch) built.add(id, metadata);
@@ -36,21 +36,21 @@ export class StoreFilterIndex {
         return;
       }
       const index = this.index;
-      if (step!.kind === 'compare') {
+      if (step.kind === 'compare') {
         const ids = this.store.chunkIds();
         const present = ChunkIdSet.of(ids);
         const missing = ids.filter((id) => !index.has(id));
         for (const id of [...index.ids()].filter((id) => !present.has(id))) index.remove(id);
         for (const [id, metadata] of this.store.chunkMetadataAmong(missing)) index.add(id, metadata);
-      } else if (step!.kind === 'changes') {
-        const now = this.store.chunkMetadataAmong(step!.chunkIds);
-        for (const id of step!.chunkIds) {
+      } else {
+        const now = this.store.chunkMetadataAmong(step.chunkIds);
+        for (const id of step.chunkIds) {
           const metadata = now.get(id);
           if (metadata === undefined) index.remove(id);
           else if (!index.has(id)) index.add(id, metadata);
         }
       }
-      this.mark = step!.to;
+      this.mark = step.to;
     });
     return this.index!;
   }
