@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   // store and index
   EMBEDDER_MISMATCH: 'A store was opened with a different embedder than it was built with.',
   DIMENSION_MISMATCH: 'A vector has a different dimension than the store.',
+  STORE_NOT_FOUND:
+    'A knowledge base was opened to read (mustExist, or a CLI read command) but no store exists at its path; nothing was created.',
   STORE_CORRUPT: 'The SQLite store is unreadable or has an unknown schema.',
   STORE_CLOSED: 'The store or knowledge base was used after close().',
   INDEX_CORRUPT: 'The HNSW index file is unreadable (it is rebuilt from SQLite).',

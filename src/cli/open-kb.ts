@@ -75,6 +75,8 @@ export async function openKnowledgeBase(
   }
   const kb = await LocalKnowledgeBase.open(db, {
     onIndexRebuild: indexRebuildReporter(),
+    // Only ingest makes a store; every other command reads one and must not create it from a mistyped path.
+    mustExist: command !== 'ingest',
     ...localOptionsFrom(command, args),
     ...extra,
   });

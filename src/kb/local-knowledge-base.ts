@@ -7,7 +7,7 @@ import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex, type IndexRebuildProgress } from '../store/hnsw-index.js';
 import type { PromptLibrary } from '../store/prompt-library.js';
-import { SqliteStore, type StoredDocument } from '../store/sqlite-store.js';
+import { NO_TABLES_YET, SqliteStore, type StoredDocument, storeNotFound } from '../store/sqlite-store.js';
 import type {
   Chunk,
   DocumentInput,
@@ -64,6 +64,11 @@ export interface LocalKnowledgeBaseOptions {
   cacheDir?: string;
   /** Never touch the network when loading models. */
   offline?: boolean;
+  /**
+   * Open an existing store only: when nothing is at `dbPath` (or the file holds no store yet) fail with
+   * STORE_NOT_FOUND and create no file. Default false: opening a new path creates the store, as ingesting needs.
+   */
+  mustExist?: boolean;
   /** Chunker settings; kept with the store, so reopening without them keeps the store's. */
   chunking?: KnowledgeBaseChunking;
   hnsw?: { M?: number; efConstruction?: number; efSearch?: number };
@@ -87,6 +92,7 @@ export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOpt
     modelPath: 'string',
     cacheDir: 'string',
     offline: 'boolean',
+    mustExist: 'boolean',
     chunking: KNOWLEDGE_BASE_CHUNKING_OPTIONS,
     hnsw: declareOptions<NonNullable<LocalKnowledgeBaseOptions['hnsw']>>('hnsw', {
       M: 'integer',
@@ -145,6 +151,10 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     }
     const resolved = path.resolve(dbPath);
     const stored = existsSync(resolved) ? SqliteStore.readSettings(resolved) : undefined;
+    // Before any model loads or any file is written: a mistyped path to read must not become an empty store.
+    if (options.mustExist && stored === undefined) {
+      throw storeNotFound(resolved, existsSync(resolved) ? NO_TABLES_YET : undefined);
+    }
     const chosen = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),

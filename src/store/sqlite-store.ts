@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { isLocalKbError, kbError } from '../errors.js';
+import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
@@ -217,11 +217,7 @@ export class SqliteStore {
     validateOpenOptions(options);
     const resolved = path.resolve(dbPath);
     const readonly = options.readonly === true;
-    if (readonly && !fs.existsSync(resolved)) {
-      throw kbError('FILE_NOT_FOUND', `No store at ${resolved} to open read-only; ingest into it first.`, {
-        input: resolved,
-      });
-    }
+    if (readonly && !fs.existsSync(resolved)) throw storeNotFound(resolved);
     if (!readonly && !fs.existsSync(path.dirname(resolved))) {
       throw kbError(
         'FILE_NOT_FOUND',
@@ -922,6 +918,23 @@ export class SqliteStore {
   }
 }
 
+/** Why a file that exists is still no store. */
+export const NO_TABLES_YET = 'the file has no tables: its first ingest is under way or was interrupted';
+
+/**
+ * Opening a store to read found none: nothing was created. The fix names both ways to make one, the CLI's and
+ * the library's.
+ */
+export function storeNotFound(dbPath: string, why?: string): LocalKbError {
+  return kbError(
+    'STORE_NOT_FOUND',
+    `No knowledge base at ${dbPath}${why ? ` (${why})` : ''}; nothing was created. Check the path, or build ` +
+      `the store first: localkb ingest <files or folders> --db ${dbPath} (in code, LocalKnowledgeBase.open ` +
+      'without mustExist creates it).',
+    { input: dbPath },
+  );
+}
+
 const SQLITE_STORE_OPTIONS = declareOptions<SqliteStoreOptions>('SqliteStore.open', {
   embedder: declareOptions<EmbedderIdentity>('embedder', { id: 'string', dimensions: 'integer' }),
   chunker: 'object',
@@ -1041,11 +1054,7 @@ function ensureSchema(db: Database.Database, dbPath: string, readonly: boolean):
     // A store is created in one transaction, so a file without tables was never a store: another process is
     // creating it right now, or a creation was killed before it committed. A writable open (re)creates it.
     if (readonly) {
-      throw kbError(
-        'FILE_NOT_FOUND',
-        `No store at ${dbPath} yet (the file has no tables: its first ingest is under way or was interrupted); ingest into it first.`,
-        { input: dbPath },
-      );
+      throw storeNotFound(dbPath, NO_TABLES_YET);
     }
     // Another process may create the schema at the same moment: the immediate transaction re-checks under lock.
     db.transaction(() => {

@@ -2,36 +2,20 @@
  * `localkb models`, `finetune` and `provisioned` against the emulator, configured only through the standard AWS
  * environment (AWS_ENDPOINT_URL_BEDROCK for the control plane).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalKnowledgeBase } from '../../src/kb/local-knowledge-base.js';
 import { type BedrockEmulator, startBedrockEmulator } from '../../src/testing/index.js';
-import { REPO_ROOT } from '../helpers/models.js';
+import { runCli } from '../helpers/cli.js';
 
-const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
 let dir: string;
 let emulator: BedrockEmulator;
 let env: NodeJS.ProcessEnv;
 
-async function localkb(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...env },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function localkb(args: string[]) {
+  return runCli(args, { env });
 }
 
 beforeAll(async () => {

@@ -1,38 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKnowledgeBase } from '../../src/kb/local-knowledge-base.js';
 import { type BedrockEmulator, startBedrockEmulator } from '../../src/testing/index.js';
+import { type CliResult, CLI_MAIN as MAIN, runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/models.js';
 
 const CORPUS = path.join(REPO_ROOT, 'examples/corpus');
-const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI entry point (through tsx, so no build step is needed) in its own process. */
-async function localkb(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...env },
-        maxBuffer: 16 * 2 ** 20,
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** Runs the real CLI entry point in its own process. */
+function localkb(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli(args, { env });
 }
 
 let dir: string;
@@ -123,14 +103,13 @@ describe('localkb query', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown flag --kk; did you mean --k?');
 
-    const empty = await localkb([
-      'query',
-      'anything',
-      '--db',
-      path.join(dir, 'empty.db'),
-      '--embedder',
-      'none',
-    ]);
+    const missing = await localkb(['query', 'anything', '--db', path.join(dir, 'nothing-here.db')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('[STORE_NOT_FOUND]');
+
+    const emptyDb = path.join(dir, 'empty.db');
+    await (await LocalKnowledgeBase.open(emptyDb, { embedder: 'none' })).close();
+    const empty = await localkb(['query', 'anything', '--db', emptyDb]);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toContain('[EMPTY_STORE]');
   });

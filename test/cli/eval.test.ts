@@ -1,28 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, TINY_EMBEDDER_PATH } from '../helpers/models.js';
+import { runCli } from '../helpers/cli.js';
+import { TINY_EMBEDDER_PATH } from '../helpers/models.js';
 
-const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
-
-async function localkb(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
-      {
-        cwd: REPO_ROOT,
-        maxBuffer: 16 * 2 ** 20,
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function localkb(args: string[]) {
+  return runCli(args);
 }
 
 const TOPICS = [

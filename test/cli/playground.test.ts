@@ -77,7 +77,7 @@ describe('localkb playground', () => {
     const missing = path.join(dir, 'typo.db');
     const result = await failing(['--db', missing]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('[FILE_NOT_FOUND]');
+    expect(result.stderr).toContain('[STORE_NOT_FOUND]');
     const again = await failing(['--db', db, '--generator', 'gpt4']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('--generator must be extractive, bedrock, openai');

@@ -70,6 +70,6 @@ describe('the first open of a store', () => {
     } catch (error) {
       code = (error as { code?: string }).code;
     }
-    expect(code).toBe('FILE_NOT_FOUND');
+    expect(code).toBe('STORE_NOT_FOUND');
   });
 });

@@ -153,7 +153,7 @@ describe('SqliteStore', () => {
 
     it('reports a missing file for a read-only open', () => {
       const error = thrown(() => SqliteStore.open(path.join(dir, 'nope.db'), { readonly: true }));
-      expect(error.code).toBe('FILE_NOT_FOUND');
+      expect(error.code).toBe('STORE_NOT_FOUND');
     });
 
     it('reports a chunker change against the recorded one', () => {

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { kbError } from '../../errors.js';
 import {
   BedrockConverseGenerator,
@@ -71,16 +69,6 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
   const port = integerOption('playground', args, 'port', 0, { min: 0, max: 65535 });
   const generators = generatorsFrom(args);
   const db = stringOption(args, 'db');
-  // The playground reads a store; it never creates an empty one from a mistyped path.
-  if (db && !existsSync(db)) {
-    throw kbError(
-      'FILE_NOT_FOUND',
-      `localkb playground: no store at ${path.resolve(db)}; ingest into it first.`,
-      {
-        input: db,
-      },
-    );
-  }
   const promptStorePath = stringOption(args, 'prompt-store');
   if (promptStorePath && db) {
     throw usageError(

@@ -78,6 +78,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const kb = await LocalKnowledgeBase.open(db, {
     onIndexRebuild: indexRebuildReporter(),
+    mustExist: true,
     ...localOptionsFrom('serve', args),
     generation: { generator: generatorFrom(generatorName, model, undefined) },
   });
