@@ -1,6 +1,6 @@
 /**
- * An embedder wrapper for benchmarks that keeps every vector it computes in .cache/embeddings/ (gitignored), keyed
- * by the sha256 of the exact text, so repeated bench runs embed nothing twice. It has the wrapped embedder's id, so
+ * An embedder wrapper for benchmarks that keeps every vector it computes in .cache/embeddings/ (gitignored), or in
+ * the folder LOCALKB_EMBEDDING_CACHE names (so it can outlive the checkout), keyed by the sha256 of the exact text, so repeated bench runs embed nothing twice. It has the wrapped embedder's id, so
  * stores built through it are the stores users get; only the wall time differs.
  *
  * The file is append-only: 32 bytes of hash, then the vector as float32. A killed run keeps what it wrote.
@@ -11,6 +11,11 @@ import path from 'node:path';
 import type { Embedder, EmbedOptions, TokenCounter } from '../src/types.js';
 import { repoRoot } from './shared-data.js';
 
+/** Where bench vectors are kept: LOCALKB_EMBEDDING_CACHE, else .cache/embeddings/ in the repo. */
+export function embeddingCacheDir(): string {
+  return process.env.LOCALKB_EMBEDDING_CACHE || path.join(repoRoot, '.cache/embeddings');
+}
+
 export class CachedEmbedder implements Embedder {
   private readonly vectors = new Map<string, Float32Array>();
   private readonly file: string;
@@ -19,7 +24,7 @@ export class CachedEmbedder implements Embedder {
 
   constructor(
     private readonly inner: Embedder,
-    folder = path.join(repoRoot, '.cache/embeddings'),
+    folder = embeddingCacheDir(),
   ) {
     mkdirSync(folder, { recursive: true });
     const name = createHash('sha256').update(inner.id).digest('hex').slice(0, 16);

@@ -79,6 +79,13 @@ export {
 } from './eval/report.js';
 export type { ClassifiedSentence, SkipReason, TextSegment } from './eval/sentences.js';
 export {
+  type PairedTestOptions,
+  type PairedTestResult,
+  type PerQueryScores,
+  pairedRandomizationTest,
+  perQueryMetric,
+} from './eval/significance.js';
+export {
   BedrockConverseGenerator,
   type BedrockConverseGeneratorOptions,
 } from './generate/bedrock-converse-generator.js';

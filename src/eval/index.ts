@@ -61,3 +61,10 @@ export {
   splitSentences,
   type TextSegment,
 } from './sentences.js';
+export {
+  type PairedTestOptions,
+  type PairedTestResult,
+  type PerQueryScores,
+  pairedRandomizationTest,
+  perQueryMetric,
+} from './significance.js';

@@ -9,6 +9,7 @@ import {
   validateFilter,
 } from '../../src/retrieve/filter.js';
 import { MetadataIndex } from '../../src/retrieve/metadata-index.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import type { RetrievalFilter } from '../../src/types.js';
 
 type Row = { id: number; metadata: Record<string, unknown> | null };
@@ -346,20 +347,8 @@ describe('compareByCodePoint', () => {
   });
 });
 
-/** A small deterministic PRNG (mulberry32), so a failing random case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('SQL and JS evaluators on random filters', () => {
-  const next = random(20240611);
+  const next = seededRandom(20240611);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const KEYS = ['a', 'b', 'tags', 'n', 'x.y', 'q"uote', 'back\\slash', 'constructor', 'ключ', '😀'];
   const STRINGS = [
