@@ -244,7 +244,8 @@ export class LocalRetriever {
     const level = this.levelOf(options.level);
     // Another process may have written since the last query: catch the in-memory copies up first (a few µs when not).
     this.index?.refreshIfStale();
-    if (!this.store.hasChunks()) {
+    // An index holding vectors, just caught up, proves the store has chunks without asking SQLite.
+    if (!(this.index && this.index.size > 0) && !this.store.hasChunks()) {
       throw kbError(
         'EMPTY_STORE',
         `The knowledge base ${this.store.path} has no chunks yet; ingest documents first.`,

@@ -57,13 +57,18 @@ const unitId = (key: string) => Number(key.slice(1));
  */
 export function collectSides(input: SidesInput): UnitCandidate[] {
   const { store, unit, pool, ceiling } = input;
-  const links = store.chunkLinks([...input.dense.map((d) => d.id), ...input.sparse.map((s) => s.id)]);
+  // A passage is its own unit: the dense side's hits need no lookup (the index holds only live chunks).
+  const links = store.chunkLinks([
+    ...(unit === 'passage' ? [] : input.dense.map((d) => d.id)),
+    ...input.sparse.map((s) => s.id),
+  ]);
   const candidates = new Map<string, UnitCandidate>();
   let rank = 0;
   for (const hit of input.dense) {
-    const link = links.get(hit.id);
-    if (!link || rank >= pool) continue;
-    const key = unitKey(link, unit);
+    if (rank >= pool) break;
+    const link = unit === 'passage' ? undefined : links.get(hit.id);
+    if (!link && unit !== 'passage') continue;
+    const key = link ? unitKey(link, unit) : `p${hit.id}`;
     if (candidates.has(key)) continue;
     candidates.set(key, {
       id: key,

@@ -187,6 +187,11 @@ interface DocumentRow {
 const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
   c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
 
+/** SQLite page cache per connection, KiB (grown only as pages are read). */
+const PAGE_CACHE_KIB = 65_536;
+/** How much of the file SQLite reads through a memory map instead of read() calls. */
+const MMAP_BYTES = 2 ** 30;
+
 /** Ids per chunk lookup statement; longer lists take several. */
 const CHUNKS_PER_LOOKUP = 64;
 
@@ -654,14 +659,17 @@ export class SqliteStore {
           ? (statement.all(ftsMatchExpression, JSON.stringify(candidateIds), limit) as ScoredId[])
           : (statement.all(ftsMatchExpression, limit) as ScoredId[]),
       );
-    // Fetch past k while the k-th score ties with the next one, so ties at the cut are broken by content too.
-    let limit = k;
+    // Every row tied with the k-th score is needed, so ties at the cut are broken by content too. FTS5 scores and
+    // sorts all matches whatever the LIMIT, so one query reads past k (a few rows more cost microseconds) and
+    // another runs only when the tie at the cut reaches even further.
+    let limit = k + Math.max(k, 16);
     let rows = run(limit + 1);
-    while (rows.length > limit && rows[limit - 1]!.score === rows[limit]!.score) {
-      limit *= 2;
+    while (rows.length > limit && rows[limit]!.score === rows[k - 1]!.score) {
+      limit *= 4;
       rows = run(limit + 1);
     }
-    return this.orderTies(rows).slice(0, k);
+    const cut = rows[k - 1]?.score;
+    return this.orderTies(cut === undefined ? rows : rows.filter((row) => row.score >= cut)).slice(0, k);
   }
 
   /**
@@ -693,15 +701,17 @@ export class SqliteStore {
 
   /** Rows with equal scores in document-id, chunk-index order (row ids differ between stores of equal content). */
   private orderTies(rows: ScoredId[]): ScoredId[] {
-    const tied = rows.some((row, i) => i > 0 && row.score === rows[i - 1]!.score);
-    if (!tied) return rows;
+    const tied = rows.filter(
+      (row, i) => row.score === rows[i - 1]?.score || row.score === rows[i + 1]?.score,
+    );
+    if (tied.length === 0) return rows;
     const keys = new Map(
       (
         this.prepare(
           `SELECT c.id, d.doc_id, c.chunk_index FROM json_each(?) j
            JOIN chunks c ON c.id = j.value JOIN documents d ON d.id = c.document_id`,
           'raw',
-        ).all(JSON.stringify(rows.map((row) => row.id))) as [number, string, number][]
+        ).all(JSON.stringify(tied.map((row) => row.id))) as [number, string, number][]
       ).map(([id, docId, index]) => [id, { docId, index }]),
     );
     return [...rows].sort((a, b) => {
@@ -990,10 +1000,10 @@ function connect(file: string, readonly: boolean, busyTimeoutMs: number): Databa
     return db;
   };
   const db = open(readonly);
-  if (!readonly) return db;
+  if (!readonly) return withReadCache(db);
   try {
     tableNames(db);
-    return db;
+    return withReadCache(db);
   } catch (error) {
     db.close();
     if (!String((error as { code?: unknown }).code).startsWith('SQLITE_READONLY')) throw error;
@@ -1005,7 +1015,19 @@ function connect(file: string, readonly: boolean, busyTimeoutMs: number): Databa
   } finally {
     recovering.close();
   }
-  return open(true);
+  return withReadCache(open(true));
+}
+
+/**
+ * A query touches a few dozen pages spread over the chunk, FTS and document b-trees; SQLite's default 2 MiB cache
+ * kept few of them between queries, so each lookup became a read() of the OS's copy. The file is mapped and a
+ * larger cache keeps what was read (pages are held only as they are used). Set once the file is known readable:
+ * on a read-only connection to a file with a hot journal, a pragma would be the first statement to fail.
+ */
+function withReadCache(db: Database.Database): Database.Database {
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  return db;
 }
 
 /**

@@ -135,6 +135,30 @@ describe('BM25 statistics', () => {
     store.close();
   });
 
+  it('breaks a tie at the cut that reaches far past k by document id, in any insertion order', () => {
+    const store = SqliteStore.open(path.join(dir, 'long-ties.db'), { embedder: BM25_ONLY });
+    const names = Array.from({ length: 90 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+    const shuffled = [...names].sort((a, b) => ((a.charCodeAt(2) * 7) % 10) - ((b.charCodeAt(2) * 7) % 10));
+    const add = (id: string, text: string) => {
+      const { document, chunks } = makeDocument(id, [text]);
+      store.upsertDocument(
+        document,
+        chunks,
+        chunks.map(() => null),
+      );
+    };
+    add('best', 'granite granite tower text');
+    for (const id of shuffled) add(id, 'the same granite tower text');
+    for (const k of [1, 2, 30, 80]) {
+      const hits = store.bm25Search(buildFtsQuery('granite')!, k);
+      expect(hits).toHaveLength(k);
+      expect(store.getChunks(hits.map((h) => h.id)).map((c) => c.documentId)).toEqual(
+        ['best', ...names].slice(0, k),
+      );
+    }
+    store.close();
+  });
+
   it('moves a store made by the first schema onto the section index, keeping its chunks searchable', () => {
     const dbPath = path.join(dir, 'v1.db');
     const db = new Database(dbPath);
