@@ -57,10 +57,11 @@ const unitId = (key: string) => Number(key.slice(1));
  */
 export function collectSides(input: SidesInput): UnitCandidate[] {
   const { store, unit, pool, ceiling } = input;
-  // A passage is its own unit: the dense side's hits need no lookup (the index holds only live chunks).
+  // A passage is its own unit, and a BM25 hit is a section: only the other cases need each hit's place looked up
+  // (the index and FTS5 hold only live chunks; a chunk deleted meanwhile drops out when it is fetched).
   const links = store.chunkLinks([
     ...(unit === 'passage' ? [] : input.dense.map((d) => d.id)),
-    ...input.sparse.map((s) => s.id),
+    ...(unit === 'document' ? input.sparse.map((s) => s.id) : []),
   ]);
   const candidates = new Map<string, UnitCandidate>();
   let rank = 0;
@@ -80,16 +81,17 @@ export function collectSides(input: SidesInput): UnitCandidate[] {
   }
   rank = 0;
   for (const hit of input.sparse) {
-    const link = links.get(hit.id);
-    if (!link || rank >= pool) continue;
-    const key = unitKey(link, unit);
+    if (rank >= pool) break;
+    const link = unit === 'document' ? links.get(hit.id) : undefined;
+    if (!link && unit === 'document') continue;
+    const key = link ? unitKey(link, unit) : `s${hit.id}`;
     const candidate = candidates.get(key) ?? { id: key };
     if (candidate.bm25Rank !== undefined) continue;
     Object.assign(candidate, {
       bm25Rank: ++rank,
       bm25: bm25Score(hit.score, ceiling),
       bm25Raw: hit.score,
-      bm25Section: link.sectionId,
+      bm25Section: hit.id,
     });
     candidates.set(key, candidate);
   }

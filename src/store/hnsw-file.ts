@@ -162,13 +162,14 @@ export function indexFileProblem(indexPath: string, meta: HnswFileMeta): string 
 
 /**
  * Reads the index file once, front to back: checks its CRC-32 against the sidecar and hands every element's label
- * and (normalised) vector to `onElement`, straight from hnswlib's level-0 layout. This is the one read localkb
+ * and (normalised) vector to `onElement` — the floats of a read buffer and where the vector starts in them, valid
+ * only during the call — straight from hnswlib's level-0 layout. This is the one read localkb
  * makes of the file; hnswlib's own load runs beside it on another thread.
  */
 export function scanIndexFile(
   indexPath: string,
   meta: HnswFileMeta,
-  onElement: (label: number, vector: Float32Array) => void,
+  onElement: (label: number, floats: Float32Array, start: number) => void,
 ): string | undefined {
   const header = readHeader(indexPath, meta.dimensions);
   if (!header) return `${indexPath} does not start with a valid ${meta.dimensions}-d hnswlib header`;
@@ -193,7 +194,6 @@ export function scanIndexFile(
     if (read(HEADER_BYTES) !== HEADER_BYTES) return `${indexPath} ends inside its header`;
     const floats = new Float32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
     const words = new Uint32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
-    const dimensions = meta.dimensions;
     for (let done = 0; done < header.elementCount; ) {
       const count = Math.min(elementsPerRead, header.elementCount - done);
       if (read(count * perElement) !== count * perElement) return `${indexPath} ends inside its vectors`;
@@ -201,8 +201,7 @@ export function scanIndexFile(
         const base = i * perElement;
         const at = (base + header.labelOffset) / 4;
         const label = words[at]! + words[at + 1]! * 2 ** 32;
-        const start = (base + header.offsetData) / 4;
-        onElement(label, floats.subarray(start, start + dimensions));
+        onElement(label, floats, (base + header.offsetData) / 4);
       }
       done += count;
     }

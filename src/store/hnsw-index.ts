@@ -597,10 +597,11 @@ async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedSt
   const vectors = new VectorMatrix(meta.dimensions);
   let scanned: string | undefined;
   let labels = 0;
+  vectors.reserve(meta.elementCount - deleted.size);
   try {
-    scanned = scanIndexFile(indexPath, meta, (label, vector) => {
+    scanned = scanIndexFile(indexPath, meta, (label, floats, start) => {
       labels++;
-      if (!deleted.has(label)) vectors.setNormalised(label, vector);
+      if (!deleted.has(label)) vectors.setNormalised(label, floats, start);
     });
   } catch (error) {
     scanned = `${indexPath} could not be read: ${(error as Error).message}`;

@@ -15,6 +15,8 @@ const PAGE = 65536;
 
 interface Segment {
   readonly memory: SegmentMemory;
+  /** The memory as floats (remade whenever the memory grows). */
+  floats: Float32Array;
   /** Chunk id of each row. */
   readonly ids: Uint32Array;
   rows: number;
@@ -118,14 +120,37 @@ export class VectorMatrix {
     return row === undefined ? undefined : this.rowView(row).slice(0, this.dimensions);
   }
 
-  /** Like `set` for a vector that is already L2-normalised (as hnswlib stores them): a plain copy. */
-  setNormalised(id: number, vector: Float32Array): void {
+  /**
+   * Like `set` for a vector that is already L2-normalised (as hnswlib stores them): a plain copy of
+   * `source[start … start + dimensions)`, with no view made per row (a load copies a million of them).
+   */
+  setNormalised(id: number, source: Float32Array, start = 0): void {
     let row = this.rowOf.get(id);
     if (row === undefined) {
       row = this.appendRow(id);
       this.rowOf.set(id, row);
     }
-    this.rowView(row).set(vector.subarray(0, this.dimensions));
+    const segment = this.segmentOf(row);
+    segment.floats.set(
+      source.subarray(start, start + this.dimensions),
+      this.scratchBytes / 4 + (row % SEGMENT_ROWS) * this.stride,
+    );
+  }
+
+  /** Makes room for `count` more rows at once, so a load does not grow (and copy) each memory step by step. */
+  reserve(count: number): void {
+    let wanted = this.size + count;
+    for (const [index, segment] of this.segments.entries()) {
+      const first = index * SEGMENT_ROWS;
+      const inSegment = Math.min(SEGMENT_ROWS, Math.max(0, wanted - first));
+      if (inSegment > segment.capacity) this.grow(segment, inSegment);
+    }
+    wanted -= this.segments.length * SEGMENT_ROWS;
+    while (wanted > 0) {
+      const segment = this.newSegment(Math.min(SEGMENT_ROWS, wanted));
+      this.segments.push(segment);
+      wanted -= SEGMENT_ROWS;
+    }
   }
 
   /**
@@ -221,18 +246,25 @@ export class VectorMatrix {
     return (this.segments.length - 1) * SEGMENT_ROWS + segment.rows++;
   }
 
-  private newSegment(): Segment {
-    const initialRows = 1024;
-    const pages = Math.ceil((this.scratchBytes + initialRows * this.stride * 4) / PAGE);
+  private newSegment(initialRows = 1024): Segment {
+    const pages = Math.ceil((this.scratchBytes + Math.max(initialRows, 1024) * this.stride * 4) / PAGE);
     const maximumPages = Math.ceil((this.scratchBytes + SEGMENT_ROWS * this.stride * 4) / PAGE);
     const memory = createSegmentMemory(pages, maximumPages);
-    return { memory, ids: new Uint32Array(SEGMENT_ROWS), rows: 0, capacity: this.rowsFitting(pages) };
+    return {
+      memory,
+      floats: new Float32Array(memory.memory.buffer),
+      ids: new Uint32Array(SEGMENT_ROWS),
+      rows: 0,
+      capacity: this.rowsFitting(pages),
+    };
   }
 
-  private grow(segment: Segment): void {
-    const wanted = Math.min(SEGMENT_ROWS, Math.max(segment.capacity * 2, 1024));
+  private grow(segment: Segment, atLeast = 0): void {
+    const wanted = Math.min(SEGMENT_ROWS, Math.max(segment.capacity * 2, 1024, atLeast));
     const pages = Math.ceil((this.scratchBytes + wanted * this.stride * 4) / PAGE);
     segment.memory.memory.grow(pages - segment.memory.memory.buffer.byteLength / PAGE);
+    // Growing detaches the old buffer.
+    segment.floats = new Float32Array(segment.memory.memory.buffer);
     segment.capacity = Math.min(SEGMENT_ROWS, this.rowsFitting(pages));
   }
 

@@ -106,6 +106,31 @@ describe('VectorMatrix', () => {
     expect(even.every((r) => r.id % 2 === 0)).toBe(true);
   });
 
+  it('loads normalised rows from a shared buffer into room reserved ahead, across segments', () => {
+    const random = seededRandom(5);
+    const dimensions = 7;
+    const matrix = new VectorMatrix(dimensions);
+    matrix.set(1, new Float32Array([1, 0, 0, 0, 0, 0, 0]));
+    const count = 70_000;
+    matrix.reserve(count);
+    // Rows laid out with a gap between them, as hnswlib's level-0 elements are.
+    const gap = 3;
+    const source = new Float32Array(count * (dimensions + gap));
+    for (let i = 0; i < count; i++)
+      source.set(randomUnitVector(dimensions, random), i * (dimensions + gap) + gap);
+    for (let i = 0; i < count; i++) matrix.setNormalised(i + 2, source, i * (dimensions + gap) + gap);
+    expect(matrix.size).toBe(count + 1);
+    for (const id of [2, 65_536, 65_537, count + 1]) {
+      const start = (id - 2) * (dimensions + gap) + gap;
+      expect(matrix.get(id)).toEqual(source.slice(start, start + dimensions));
+      expect(matrix.search(source.subarray(start, start + dimensions), 1)[0]?.id).toBe(id);
+    }
+    expect(matrix.search(new Float32Array([1, 0, 0, 0, 0, 0, 0]), 1)[0]).toEqual({
+      id: 1,
+      score: expect.closeTo(1, 5),
+    });
+  });
+
   it('replaces the vector of an id it already holds', () => {
     const matrix = new VectorMatrix(3);
     matrix.set(1, new Float32Array([1, 0, 0]));
