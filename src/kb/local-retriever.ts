@@ -13,7 +13,7 @@ import {
 } from '../retrieve/index.js';
 import type { ChunkIdSet } from '../retrieve/metadata-index.js';
 import type { HnswIndex } from '../store/hnsw-index.js';
-import type { ScoredId, SqliteStore, StoredChunk } from '../store/sqlite-store.js';
+import type { ResultChunk, ScoredId, SqliteStore } from '../store/sqlite-store.js';
 import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
 import { StoreFilterIndex } from './filter-index.js';
 import { defaultHybridFor } from './hybrid-defaults.js';
@@ -167,13 +167,13 @@ export class LocalRetriever {
     });
     const chunks = new Map(
       this.store
-        .getChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
+        .resultChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
         .map((c) => [c.id, c]),
     );
     const parents = [...chunks.values()].flatMap((c) =>
       c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
     );
-    for (const parent of this.store.getChunks([...new Set(parents)])) chunks.set(parent.id, parent);
+    for (const parent of this.store.resultChunks([...new Set(parents)])) chunks.set(parent.id, parent);
     let results = hits.flatMap((hit) => {
       const chunk = chunks.get(hit.returnedId);
       return chunk ? [{ ...hit, chunk }] : [];
@@ -370,10 +370,10 @@ function checkK(k: number): number {
 
 /** Local chunks in the shape of Bedrock's KnowledgeBaseRetrievalResult, with Bedrock's metadata keys. */
 export function toRetrievalResult(
-  chunk: StoredChunk,
+  chunk: ResultChunk,
   score: number,
   rawScore: number = score,
-  section?: StoredChunk,
+  section?: ResultChunk,
 ): RetrievalResult {
   const chunkId = String(chunk.id);
   return {

@@ -90,6 +90,12 @@ export interface StoredChunk {
   textHash: string;
 }
 
+/** What a retrieval result shows of a chunk: its text, where it is, its metadata and its section. */
+export type ResultChunk = Pick<
+  StoredChunk,
+  'id' | 'documentId' | 'uri' | 'text' | 'start' | 'end' | 'page' | 'parentChunkId' | 'metadata'
+>;
+
 /** Where a chunk sits: its role, its section (a parent, or itself for leaves and parents) and its document. */
 export interface ChunkLink {
   id: number;
@@ -191,6 +197,15 @@ const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offse
 const PAGE_CACHE_KIB = 65_536;
 /** How much of the file SQLite reads through a memory map instead of read() calls. */
 const MMAP_BYTES = 2 ** 30;
+
+/** The columns of a ResultChunk. */
+const RESULT_COLUMNS =
+  'c.id, c.text, c.start_offset, c.end_offset, c.page, c.parent_chunk_id, c.metadata, d.doc_id, d.uri';
+
+type ResultRow = Pick<
+  ChunkRow,
+  'id' | 'text' | 'start_offset' | 'end_offset' | 'page' | 'parent_chunk_id' | 'metadata' | 'doc_id' | 'uri'
+>;
 
 /** Ids per chunk lookup statement; longer lists take several. */
 const CHUNKS_PER_LOOKUP = 64;
@@ -407,22 +422,40 @@ export class SqliteStore {
 
   /** The chunks with these ids, in the order asked; ids that do not exist are skipped. */
   getChunks(ids: readonly number[]): StoredChunk[] {
+    return this.chunksById(ids, CHUNK_COLUMNS, (row: ChunkRow) => toStoredChunk(row));
+  }
+
+  /**
+   * The chunks with these ids as a retrieval result shows them, in the order asked (missing ids skipped): the
+   * few columns a result needs, so the lookups of a query cost what they must and no more.
+   */
+  resultChunks(ids: readonly number[]): ResultChunk[] {
+    return this.chunksById(ids, RESULT_COLUMNS, (row: ResultRow) => toResultChunk(row));
+  }
+
+  private chunksById<Row extends { id: number }, T>(
+    ids: readonly number[],
+    columns: string,
+    convert: (row: Row) => T,
+  ): T[] {
     if (ids.length === 0) return [];
     // Primary-key lookups through `IN (?, …)` statements, one prepared per list length: the query plan is a
     // handful of b-tree probes, where a json_each join parses JSON and sorts.
-    const byId = new Map<number, ChunkRow>();
+    const byId = new Map<number, Row>();
     for (let offset = 0; offset < ids.length; offset += CHUNKS_PER_LOOKUP) {
       const part = ids.slice(offset, offset + CHUNKS_PER_LOOKUP);
       const placeholders = part.map(() => '?').join(', ');
       const rows = this.prepare(
-        `SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (${placeholders})`,
-      ).all(...part) as ChunkRow[];
+        `SELECT ${columns} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (${placeholders})`,
+      ).all(...part) as Row[];
       for (const row of rows) byId.set(row.id, row);
     }
-    return ids.flatMap((id) => {
+    const found: T[] = [];
+    for (const id of ids) {
       const row = byId.get(id);
-      return row ? [toStoredChunk(row)] : [];
-    });
+      if (row) found.push(convert(row));
+    }
+    return found;
   }
 
   /**
@@ -1315,6 +1348,37 @@ function toStoredDocument(row: DocumentRow): StoredDocument {
   };
 }
 
+function toResultChunk(row: ResultRow): ResultChunk {
+  const chunk: ResultChunk = {
+    id: row.id,
+    documentId: row.doc_id,
+    uri: row.uri,
+    text: row.text,
+    start: row.start_offset,
+    end: row.end_offset,
+  } as ResultChunk;
+  if (row.page !== null) chunk.page = row.page;
+  if (row.parent_chunk_id !== null) chunk.parentChunkId = row.parent_chunk_id;
+  return withLazyMetadata(chunk, row.metadata);
+}
+
+/** Sets `metadata` as a property parsed on first read: a query fetches candidates and shows the metadata of few. */
+function withLazyMetadata<T extends { metadata: Metadata }>(chunk: T, json: string): T {
+  let metadata: Metadata | undefined;
+  Object.defineProperty(chunk, 'metadata', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      metadata ??= JSON.parse(json) as Metadata;
+      return metadata;
+    },
+    set: (value: Metadata) => {
+      metadata = value;
+    },
+  });
+  return chunk;
+}
+
 function toStoredChunk(row: ChunkRow): StoredChunk {
   const chunk = {
     id: row.id,
@@ -1335,20 +1399,7 @@ function toStoredChunk(row: ChunkRow): StoredChunk {
     context: row.context,
     textHash: row.text_hash,
   } as StoredChunk;
-  // Parsed on first read: a query fetches a pool of candidates and returns the metadata of only a few.
-  let metadata: Metadata | undefined;
-  Object.defineProperty(chunk, 'metadata', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      metadata ??= JSON.parse(row.metadata) as Metadata;
-      return metadata;
-    },
-    set: (value: Metadata) => {
-      metadata = value;
-    },
-  });
-  return chunk;
+  return withLazyMetadata(chunk, row.metadata);
 }
 
 function notAStore(dbPath: string, why: string) {

@@ -344,6 +344,33 @@ describe('SqliteStore', () => {
       });
       expect(got[1]?.metadata.tier).toBe(1);
       expect(got[1]?.page).toBeUndefined();
+
+      // What a retrieval result shows: the same values, only those fields.
+      const shown = store.resultChunks([second, 999_999, first]);
+      expect(shown).toEqual(
+        got.map((c) => ({
+          id: c.id,
+          documentId: c.documentId,
+          uri: c.uri,
+          text: c.text,
+          start: c.start,
+          end: c.end,
+          ...(c.page !== undefined ? { page: c.page } : {}),
+          metadata: c.metadata,
+        })),
+      );
+    });
+
+    it('shows a child chunk with its section (parent) id', () => {
+      const document = makeDocument('h', ['whole section', 'part one']).document;
+      const chunks: Chunk[] = [
+        { index: 0, text: 'whole section', start: 0, end: 13, tokenCount: 2, role: 'parent' },
+        { index: 1, text: 'part one', start: 0, end: 8, tokenCount: 2, role: 'child', parentIndex: 0 },
+      ];
+      const [parent, child] = store.upsertDocument(document, chunks, [null, vectorsFor(chunks)[1]!])
+        .addedChunkIds as [number, number];
+      expect(store.resultChunks([child])[0]?.parentChunkId).toBe(parent);
+      expect(store.resultChunks([parent])[0]?.parentChunkId).toBeUndefined();
     });
 
     it('runs a filter expression over merged chunk metadata', () => {
