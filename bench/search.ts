@@ -12,6 +12,10 @@
  * the very graph localkb saved, a JS Float32Array scan, hnswlib's brute force, FTS5 alone). Prints one JSON object
  * per size and a table at the end. Other work on the machine shows in the figures; ratios within a run are what
  * count.
+ *
+ * Orama and MiniSearch are devDependencies. LangChain is not (118 packages, ~230 MB, and @langchain/openai wants
+ * Node 22): for its columns, first `npm i --no-save --legacy-peer-deps @langchain/core @langchain/community
+ * @langchain/classic` (--legacy-peer-deps: @langchain/community's optional peer is transformers.js 3, ours is 4).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -405,13 +409,16 @@ async function benchSize(size: number) {
   };
 
   let peers: Record<string, unknown> | undefined;
-  const missing = size <= peersUpTo ? await missingPeers() : [];
-  if (missing.length > 0) {
-    log(
-      `peers skipped: ${missing.join(', ')} not installed (npm i --no-save ${PEERS.join(' ')} hnswlib-node)`,
-    );
-  } else if (size <= peersUpTo)
-    peers = await benchPeers(corpus, ids, queries, { truth, truth1, truth10 }, dir);
+  if (size <= peersUpTo) {
+    const missing = await missingPeers();
+    if (missing.length > 0) {
+      log(
+        `peers skipped: ${missing.join(', ')} not installed (LangChain is not a devDependency, it needs Node 22 and ` +
+          `brings ~230 MB: npm i --no-save --legacy-peer-deps ${LANGCHAIN.join(' ')})`,
+      );
+    }
+    peers = await benchPeers(corpus, ids, queries, { truth, truth1, truth10 }, dir, new Set(missing));
+  }
   result.peers = peers;
 
   index.close();
@@ -453,7 +460,9 @@ function memoryReadMs(bytes: number): number {
   return times.sort((x, y) => x - y)[2]!;
 }
 
-const PEERS = ['@langchain/core', '@langchain/community', '@langchain/classic', '@orama/orama', 'minisearch'];
+/** LangChain's packages: installed only for a run (see missingPeers' message). Orama and MiniSearch are devDependencies. */
+const LANGCHAIN = ['@langchain/core', '@langchain/community', '@langchain/classic'];
+const PEERS = [...LANGCHAIN, '@orama/orama', 'minisearch'];
 
 /** A peer library, loaded only when the bench runs it: they are not the project's dependencies. */
 // biome-ignore lint/suspicious/noExplicitAny: peers are typed by their own packages, which may be absent
@@ -485,8 +494,30 @@ async function missingPeers(): Promise<string[]> {
 async function benchPeers(
   corpus: Corpus,
   ids: number[],
-  queries: { vector: Float32Array; text: string; bm25: string; group: number; decile: number }[],
-  truths: { truth: number[][]; truth1: number[][]; truth10: number[][] },
+  queries: BenchQuery[],
+  truths: Truths,
+  dir: string,
+  missing: ReadonlySet<string>,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const plainVectors = corpus.vectors.map((v) => Array.from(v));
+  if (LANGCHAIN.every((name) => !missing.has(name))) {
+    Object.assign(out, await benchLangChain(corpus, ids, plainVectors, queries, truths, dir));
+  }
+  if (!missing.has('@orama/orama')) out.orama = await benchOrama(corpus, ids, plainVectors, queries, truths);
+  if (!missing.has('minisearch')) out.minisearch = await benchMiniSearch(corpus, ids, queries);
+  return out;
+}
+
+type BenchQuery = { vector: Float32Array; text: string; bm25: string; group: number; decile: number };
+type Truths = { truth: number[][]; truth1: number[][]; truth10: number[][] };
+
+async function benchLangChain(
+  corpus: Corpus,
+  ids: number[],
+  plainVectors: number[][],
+  queries: BenchQuery[],
+  truths: Truths,
   dir: string,
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -500,7 +531,6 @@ async function benchPeers(
         metadata: { id: ids[i], group: corpus.groups[i], decile: corpus.deciles[i] },
       }),
   );
-  const plainVectors = corpus.vectors.map((v) => Array.from(v));
   const idsOf = (results: [{ metadata: Record<string, unknown> }, number][]) =>
     results.map(([d]) => d.metadata.id as number);
 
@@ -566,7 +596,17 @@ async function benchPeers(
     exactMs: memorySearch.p50,
     recall: recall(truths.truth.slice(0, 50), memorySearch.results),
   };
+  return out;
+}
 
+async function benchOrama(
+  corpus: Corpus,
+  ids: number[],
+  plainVectors: number[][],
+  queries: BenchQuery[],
+  truths: Truths,
+): Promise<Record<string, unknown>> {
+  const size = corpus.vectors.length;
   log(`peers n=${size}: Orama`);
   const orama = await importPeer('@orama/orama');
   const db = orama.create({
@@ -578,7 +618,7 @@ async function benchPeers(
       chunk: 'number',
     } as const,
   });
-  started = performance.now();
+  const started = performance.now();
   for (let i = 0; i < size; i += 5000) {
     await orama.insertMultiple(
       db,
@@ -610,7 +650,7 @@ async function benchPeers(
   const oramaFilter10 = await time(queries.slice(0, 50), async (q) =>
     oramaIds(await oramaVector(q, { decile: { eq: q.decile } })),
   );
-  out.orama = {
+  return {
     buildSeconds: oramaBuildSeconds,
     exactMs: oramaSearch.p50,
     recall: recall(truths.truth.slice(0, 50), oramaSearch.results),
@@ -619,8 +659,14 @@ async function benchPeers(
     filter10Ms: oramaFilter10.p50,
     filter10Recall: recall(truths.truth10.slice(0, 50), oramaFilter10.results),
   };
+}
 
-  log(`peers n=${size}: MiniSearch`);
+async function benchMiniSearch(
+  corpus: Corpus,
+  ids: number[],
+  queries: BenchQuery[],
+): Promise<Record<string, unknown>> {
+  log(`peers n=${corpus.vectors.length}: MiniSearch`);
   const MiniSearch = (await importPeer('minisearch')).default;
   const mini = new MiniSearch({ fields: ['text'], idField: 'id' });
   mini.addAll(corpus.texts.map((text, i) => ({ id: ids[i]!, text })));
@@ -630,8 +676,7 @@ async function benchPeers(
       .slice(0, K)
       .map((r: { id: unknown }) => r.id as number),
   );
-  out.minisearch = { bm25Ms: miniSearch.p50 };
-  return out;
+  return { bm25Ms: miniSearch.p50 };
 }
 
 const results: Record<string, unknown>[] = [];
@@ -642,6 +687,8 @@ for (const size of sizes) {
 }
 
 const rows: Row[] = [];
+/** The peers that ran, side by side; a dash when none did. */
+const peerCell = (cells: (string | undefined)[]) => cells.filter(Boolean).join('; ') || '—';
 const fmt = (value: unknown, unit = ' ms') =>
   value === undefined || value === null ? '—' : `${value}${unit}`;
 for (const r of results) {
@@ -664,23 +711,28 @@ for (const r of results) {
     {
       measure: `exact scan over all ${n}`,
       localkb: `${fmt(ms.exactMatrix)} (SQLite scan ${fmt(ms.exactSqlite)})`,
-      peer: mem ? `MemoryVectorStore ${fmt(mem.exactMs)}; Orama ${fmt(orama?.exactMs)}` : '—',
+      peer: peerCell([
+        mem && `MemoryVectorStore ${fmt(mem.exactMs)}`,
+        orama && `Orama ${fmt(orama.exactMs)}`,
+      ]),
       floor: `JS Float32Array ${fmt(ms.exactJsFloor)}; hnswlib brute force ${fmt(ms.exactHnswlibBruteForce)}; memory read ${fmt(ms.memoryRead)}`,
     },
     {
       measure: `filter passing 1%, ${n}`,
       localkb: `${fmt(ms.filter1)} (recall ${rec.filter1})`,
-      peer: orama
-        ? `Orama ${fmt(orama.filter1Ms)}; LangChain HNSWLib ${fmt(lc?.filter1Ms)} (recall ${lc?.filter1Recall})`
-        : '—',
+      peer: peerCell([
+        orama && `Orama ${fmt(orama.filter1Ms)} (recall ${orama.filter1Recall})`,
+        lc && `LangChain HNSWLib ${fmt(lc.filter1Ms)} (recall ${lc.filter1Recall})`,
+      ]),
       floor: `prefilter + exact JS ${fmt(ms.filter1Floor)}; HNSW callback ${fmt(ms.filter1RawCallback)}`,
     },
     {
       measure: `filter passing 10%, ${n}`,
       localkb: `${fmt(ms.filter10)} (recall ${rec.filter10})`,
-      peer: lc
-        ? `LangChain HNSWLib ${fmt(lc.filter10Ms)} (recall ${lc.filter10Recall}); Orama ${fmt(orama?.filter10Ms)}`
-        : '—',
+      peer: peerCell([
+        lc && `LangChain HNSWLib ${fmt(lc.filter10Ms)} (recall ${lc.filter10Recall})`,
+        orama && `Orama ${fmt(orama.filter10Ms)} (recall ${orama.filter10Recall})`,
+      ]),
       floor: `HNSW callback ef64 ${fmt(ms.filter10Floor)} (recall ${rec.rawCallback10}); prefilter + exact JS ${fmt(ms.filter10Prefilter)}`,
     },
     {
@@ -698,7 +750,7 @@ for (const r of results) {
     {
       measure: `BM25, 2 terms, ${n}`,
       localkb: fmt(ms.bm25Retrieve),
-      peer: peers ? `MiniSearch ${fmt(peers.minisearch?.bm25Ms)}` : '—',
+      peer: peerCell([peers?.minisearch && `MiniSearch ${fmt(peers.minisearch.bm25Ms)}`]),
       floor: `FTS5 alone ${fmt(ms.bm25FtsAlone)}`,
     },
   );
