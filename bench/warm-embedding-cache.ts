@@ -1,16 +1,18 @@
 /**
  * npx tsx bench/warm-embedding-cache.ts [--embedder use] [--db <file>] — embeds BEIR SciFact (corpus, test and train
  * queries) through the bench's vector cache by ingesting it into a store laid out as users get it, so that
- * bench:quality afterwards costs no embedding. Safe to stop and restart: the cache keeps what was written.
+ * bench:quality afterwards costs no embedding. Safe to stop and restart: the cache keeps what was written. The
+ * corpus goes judged documents first (scifact-corpus.ts), so a partly warmed cache already serves
+ * `bench:quality --docs N`. LOCALKB_EMBEDDING_CACHE moves the cache out of the checkout.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createEmbedder } from '../src/embed/index.js';
-import { beirDocumentToInput, loadBeirDataset } from '../src/eval/index.js';
+import { loadBeirDataset } from '../src/eval/index.js';
 import { LocalKnowledgeBase } from '../src/kb/local-knowledge-base.js';
-import type { DocumentInput } from '../src/types.js';
 import { CachedEmbedder } from './embedding-cache.js';
+import { loadScifact } from './scifact-corpus.js';
 import { requireSharedData } from './shared-data.js';
 
 const { values } = parseArgs({ options: { embedder: { type: 'string' }, db: { type: 'string' } } });
@@ -30,9 +32,7 @@ for (const split of ['test', 'train']) {
 }
 log(`queries cached (${embedder.hits} hits, ${embedder.misses} embedded)`);
 
-const dataset = await loadBeirDataset(scifact, { split: 'test' });
-const documents: DocumentInput[] = [];
-for await (const document of dataset.corpus) documents.push(beirDocumentToInput(document));
+const { documents } = await loadScifact(scifact);
 const kb = await LocalKnowledgeBase.open(
   values.db ?? path.join(os.tmpdir(), `localkb-warm-${process.pid}.db`),
   {

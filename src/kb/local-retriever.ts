@@ -42,6 +42,10 @@ export const HYBRID_OPTIONS = declareOptions<HybridOptions>('hybrid', {
     semantic: 'number',
     bm25: 'number',
   }),
+  agreement: declareOptions<{ depth: number; minShared: number }>('agreement', {
+    depth: 'integer',
+    minShared: 'integer',
+  }),
 });
 
 const MMR_SETTING = declareOptions<{ lambda?: number }>('mmr', { lambda: 'number' });

@@ -313,6 +313,14 @@ export interface HybridOptions {
   rrfK?: number;
   /** Weight of the dense side and the BM25 side. */
   weights?: { semantic: number; bm25: number };
+  /**
+   * Falls back to BM25 alone for a query whose two sides disagree: when fewer than `minShared` of the dense side's
+   * top `depth` units are also in BM25's top `depth`, that query is fused with weights { semantic: 0, bm25: 1 }
+   * (ties in BM25's order).
+   * A weak embedder then costs little on the queries it gets wrong. Queries BM25 finds nothing for are left as
+   * they are. Default: none here; hybrid-defaults.ts sets it per embedder.
+   */
+  agreement?: { depth: number; minShared: number };
 }
 
 /** A unit both sides may have scored: ranks in each side's list (1-based) and scores on [0, 1]. */
@@ -354,10 +362,18 @@ export function fuseHybrid(candidates: readonly HybridCandidate[], options: Hybr
       input: 'hybrid.rrfK',
     });
   }
+  let ordered = candidates;
+  if (options.agreement !== undefined && !agrees(candidates, options.agreement)) {
+    pair[0] = 0;
+    pair[1] = 1;
+    // BM25's own order breaks ties, as in a BM25 search.
+    const rank = (c: HybridCandidate) => c.bm25Rank ?? Number.POSITIVE_INFINITY;
+    ordered = [...candidates].sort((a, b) => rank(a) - rank(b));
+  }
   const ceiling = rrfCeiling(pair, k);
-  const fused = candidates.map((c) => {
+  const fused = ordered.map((c) => {
     if (options.method === 'weighted') {
-      const score = (pair[0]! * (c.semantic ?? 0) + pair[1]! * (c.bm25 ?? 0)) / total;
+      const score = (pair[0]! * (c.semantic ?? 0) + pair[1]! * (c.bm25 ?? 0)) / (pair[0]! + pair[1]!);
       return { id: c.id, score, rawScore: score };
     }
     const raw =
@@ -366,4 +382,35 @@ export function fuseHybrid(candidates: readonly HybridCandidate[], options: Hybr
     return { id: c.id, score: Math.min(1, raw / ceiling), rawScore: raw };
   });
   return fused.sort((a, b) => b.score - a.score);
+}
+
+/** Whether the two sides share enough of their top units for fusion (HybridOptions.agreement). */
+function agrees(
+  candidates: readonly HybridCandidate[],
+  agreement: { depth: number; minShared: number },
+): boolean {
+  const { depth, minShared } = agreement;
+  for (const [name, value] of [
+    ['depth', depth],
+    ['minShared', minShared],
+  ] as const) {
+    if (!Number.isInteger(value) || value < (name === 'depth' ? 1 : 0)) {
+      throw kbError(
+        'INVALID_OPTION',
+        `hybrid agreement.${name} must be a whole number ≥ ${name === 'depth' ? 1 : 0}, got ${String(value)}.`,
+        { input: `hybrid.agreement.${name}` },
+      );
+    }
+  }
+  if (!candidates.some((c) => c.bm25Rank !== undefined)) return true;
+  let shared = 0;
+  for (const c of candidates) {
+    if (
+      (c.semanticRank ?? Number.POSITIVE_INFINITY) <= depth &&
+      (c.bm25Rank ?? Number.POSITIVE_INFINITY) <= depth
+    ) {
+      shared++;
+    }
+  }
+  return shared >= minShared;
 }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isLocalKbError } from '../../src/errors.js';
 import {
   cosine,
+  fuseHybrid,
+  type HybridCandidate,
   type MmrCandidate,
   maximalMarginalRelevance,
   type RankedList,
@@ -167,6 +169,72 @@ describe('weightedFusion', () => {
         weightedFusion([list(['a', Number.POSITIVE_INFINITY])], { weights: [1], normalization: 'z-score' }),
       'INVALID_OPTION',
       /lists\[0\]\[0\]\.score must be a finite number/,
+    );
+  });
+});
+
+describe('fuseHybrid agreement gate', () => {
+  // Dense ranks d1, d2, s; BM25 ranks b1, b2, s: one unit (s) in both top 3s.
+  const candidates: HybridCandidate[] = [
+    { id: 'd1', semanticRank: 1, semantic: 0.9, bm25: 0.1 },
+    { id: 'd2', semanticRank: 2, semantic: 0.8, bm25: 0 },
+    { id: 's', semanticRank: 3, bm25Rank: 3, semantic: 0.7, bm25: 0.5 },
+    { id: 'b1', bm25Rank: 1, semantic: 0.2, bm25: 0.9 },
+    { id: 'b2', bm25Rank: 2, semantic: 0.1, bm25: 0.6 },
+  ];
+  const ids = (results: { id: string }[]) => results.map((r) => r.id);
+
+  it('ranks by BM25 alone when fewer than minShared of the top units are shared', () => {
+    const fused = fuseHybrid(candidates, {
+      method: 'rrf',
+      weights: { semantic: 1, bm25: 1 },
+      agreement: { depth: 3, minShared: 2 },
+    });
+    expect(ids(fused)).toEqual(['b1', 'b2', 's', 'd1', 'd2']);
+    // Scaled by the BM25-only ceiling 1 / (60 + 1): BM25's first is 1, dense-only units 0.
+    expect(fused[0]).toMatchObject({ score: 1, rawScore: 1 / 61 });
+    expect(fused[3]!.score).toBe(0);
+  });
+
+  it('fuses as usual when the sides share enough', () => {
+    const gated = fuseHybrid(candidates, { method: 'rrf', agreement: { depth: 3, minShared: 1 } });
+    expect(gated).toEqual(fuseHybrid(candidates, { method: 'rrf' }));
+    // s is third on both sides: 2 / 63 beats 1 / 61.
+    expect(ids(gated)[0]).toBe('s');
+  });
+
+  it('scores the fallback of weighted fusion by the BM25 score alone', () => {
+    const fused = fuseHybrid(candidates, {
+      method: 'weighted',
+      weights: { semantic: 0.7, bm25: 0.3 },
+      agreement: { depth: 2, minShared: 1 },
+    });
+    expect(fused.map((f) => [f.id, f.score])).toEqual([
+      ['b1', 0.9],
+      ['b2', 0.6],
+      ['s', 0.5],
+      ['d1', 0.1],
+      ['d2', 0],
+    ]);
+  });
+
+  it('keeps the dense ranking when BM25 found nothing', () => {
+    const denseOnly = candidates.slice(0, 2).map(({ bm25: _bm25, ...c }) => c);
+    const fused = fuseHybrid(denseOnly, { method: 'rrf', agreement: { depth: 10, minShared: 5 } });
+    expect(ids(fused)).toEqual(['d1', 'd2']);
+    expect(fused[0]!.score).toBeGreaterThan(0);
+  });
+
+  it('rejects a depth below 1 or a fractional minShared', () => {
+    expectCode(
+      () => fuseHybrid(candidates, { agreement: { depth: 0, minShared: 1 } }),
+      'INVALID_OPTION',
+      /agreement\.depth must be a whole number ≥ 1, got 0/,
+    );
+    expectCode(
+      () => fuseHybrid(candidates, { agreement: { depth: 10, minShared: 1.5 } }),
+      'INVALID_OPTION',
+      /agreement\.minShared must be a whole number ≥ 0, got 1\.5/,
     );
   });
 });
