@@ -242,8 +242,7 @@ async function trainRows(label: string, store: string, kb: LocalKnowledgeBase) {
           if (semantic === 0 && agreement !== undefined) continue;
           const evaluation = evaluate(fuseRun(lists, setting, 100), train.qrels);
           const p = pairedRandomizationTest(bm25Train, perQueryMetric(evaluation, 'ndcg@10'), {
-            // 1,000 sign flips per setting keep a grid of 250 settings quick; the test rows use 10,000.
-            permutations: 1000,
+            permutations: PERMUTATIONS,
             bootstrap: 0,
           });
           trainSettings.push({
