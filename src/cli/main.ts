@@ -34,6 +34,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import('./commands/stats.js'), 'statsCommand'),
     summary: 'show what a knowledge base holds',
   },
+  list: {
+    run: lazy(() => import('./commands/list.js'), 'listCommand'),
+    summary: 'list the stored documents: ids, sources, titles, chunk counts',
+  },
   delete: {
     run: lazy(() => import('./commands/delete.js'), 'deleteCommand'),
     summary: 'delete documents by id',

@@ -594,7 +594,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
 
   /**
    * From GetKnowledgeBase, the data sources, their documents (ListKnowledgeBaseDocuments) and latest ingestion
-   * jobs. `chunks` is NaN: Bedrock does not report how many chunks a knowledge base holds.
+   * jobs. No `chunks`: Bedrock does not report how many chunks a knowledge base holds.
    */
   async stats(): Promise<KnowledgeBaseStats> {
     this.#assertOpen();
@@ -642,7 +642,6 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     const dimensions = vector?.embeddingModelConfiguration?.bedrockEmbeddingModelConfiguration?.dimensions;
     return {
       documents,
-      chunks: Number.NaN,
       ...(vector?.embeddingModelArn ? { embedderId: vector.embeddingModelArn } : {}),
       ...(dimensions === undefined ? {} : { dimensions }),
       knowledgeBaseId: this.knowledgeBaseId,

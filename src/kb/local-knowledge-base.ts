@@ -7,7 +7,13 @@ import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex, type IndexRebuildProgress } from '../store/hnsw-index.js';
 import type { PromptLibrary } from '../store/prompt-library.js';
-import { NO_TABLES_YET, SqliteStore, type StoredDocument, storeNotFound } from '../store/sqlite-store.js';
+import {
+  type ListedDocument,
+  NO_TABLES_YET,
+  SqliteStore,
+  type StoredDocument,
+  storeNotFound,
+} from '../store/sqlite-store.js';
 import type {
   Chunk,
   DocumentInput,
@@ -113,6 +119,18 @@ const LOCAL_RETRIEVE_AND_GENERATE_OPTIONS = declareOptions<RetrieveAndGenerateOp
   'retrieveAndGenerate',
   { ...RETRIEVE_AND_GENERATE_OPTIONS.shape, ...LOCAL_RETRIEVE_OPTIONS.shape },
   RETRIEVE_AND_GENERATE_OPTIONS.hints,
+);
+
+/** A page of `listDocuments`: skip `offset` documents, return at most `limit`. Default: all of them. */
+export interface ListDocumentsOptions {
+  offset?: number;
+  limit?: number;
+}
+
+const LIST_DOCUMENTS_OPTIONS = declareOptions<ListDocumentsOptions>(
+  'listDocuments',
+  { offset: 'integer', limit: 'integer' },
+  { skip: 'offset', start: 'offset', k: 'limit', maxResults: 'limit', count: 'limit' },
 );
 
 const HYBRID_CANDIDATES_OPTIONS = declareOptions<Parameters<LocalRetriever['hybridCandidates']>[1] & object>(
@@ -365,10 +383,29 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     return deleted;
   }
 
-  /** The stored documents, without their text, in the order they were first ingested. */
-  async listDocuments(): Promise<StoredDocument[]> {
+  /**
+   * The stored documents, without their text, in the order they were first ingested, each with its chunk count;
+   * `offset` and `limit` page through a large store (`stats().documents` is the total).
+   */
+  async listDocuments(options: ListDocumentsOptions = {}): Promise<ListedDocument[]> {
     this.assertOpen();
-    return this.store.listDocuments();
+    checkOptions(LIST_DOCUMENTS_OPTIONS, options);
+    const { offset = 0, limit = Number.MAX_SAFE_INTEGER } = options;
+    for (const [name, value, min] of [
+      ['offset', offset, 0],
+      ['limit', limit, 1],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < min) {
+        throw kbError(
+          'INVALID_OPTION',
+          `listDocuments: ${name} must be a whole number ≥ ${min}, got ${value}.`,
+          {
+            input: name,
+          },
+        );
+      }
+    }
+    return this.store.listDocumentPage(offset, limit);
   }
 
   /** One stored document with its full extracted text (chunk offsets point into it); undefined when absent. */

@@ -129,7 +129,8 @@ export function emptyIngestSummary(): IngestSummary {
 
 export interface KnowledgeBaseStats {
   documents: number;
-  chunks: number;
+  /** Stored chunks; absent when the knowledge base does not report them (a managed Bedrock one). */
+  chunks?: number;
   embedderId?: string;
   dimensions?: number;
   storeBytes?: number;

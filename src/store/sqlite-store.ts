@@ -64,6 +64,11 @@ export interface StoredDocument {
   text?: string;
 }
 
+/** A stored document in a listing, with how many chunks it holds (passages and sections alike). */
+export interface ListedDocument extends StoredDocument {
+  chunks: number;
+}
+
 /** A chunk as stored, with what retrieval needs to cite it. */
 export interface StoredChunk {
   /** Row id, which is also the HNSW label. */
@@ -418,6 +423,15 @@ export class SqliteStore {
   listDocuments(): StoredDocument[] {
     const rows = this.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents ORDER BY id`).all() as DocumentRow[];
     return rows.map(toStoredDocument);
+  }
+
+  /** Up to `limit` documents after the first `offset`, in ingest order, each with its chunk count. */
+  listDocumentPage(offset: number, limit: number): ListedDocument[] {
+    const rows = this.prepare(
+      `SELECT ${DOCUMENT_COLUMNS}, (SELECT count(*) FROM chunks c WHERE c.document_id = documents.id) AS chunk_count
+       FROM documents ORDER BY id LIMIT ? OFFSET ?`,
+    ).all(limit, offset) as (DocumentRow & { chunk_count: number })[];
+    return rows.map((row) => ({ ...toStoredDocument(row), chunks: row.chunk_count }));
   }
 
   /** The chunks with these ids, in the order asked; ids that do not exist are skipped. */

@@ -14,14 +14,16 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const NO_MODEL = ['--embedder', 'none'];
 const READ_COMMANDS: Record<string, string[]> = {
-  stats: ['stats'],
-  'stats --json': ['stats', '--json'],
-  query: ['query', 'granite tower'],
-  ask: ['ask', 'who built the tower?', '--generator', 'extractive'],
-  delete: ['delete', 'some-document.md'],
-  serve: ['serve'],
-  playground: ['playground'],
+  stats: ['stats', ...NO_MODEL],
+  'stats --json': ['stats', '--json', ...NO_MODEL],
+  list: ['list'],
+  query: ['query', 'granite tower', ...NO_MODEL],
+  ask: ['ask', 'who built the tower?', '--generator', 'extractive', ...NO_MODEL],
+  delete: ['delete', 'some-document.md', '--json', ...NO_MODEL],
+  serve: ['serve', ...NO_MODEL],
+  playground: ['playground', ...NO_MODEL],
 };
 
 describe('read commands on a store that does not exist', () => {
@@ -30,7 +32,7 @@ describe('read commands on a store that does not exist', () => {
     async (_, args) => {
       const folder = mkdtempSync(path.join(dir, 'case-'));
       const typo = path.join(folder, 'typo.db');
-      const result = await runCli([...args, '--db', typo, '--embedder', 'none']);
+      const result = await runCli([...args, '--db', typo]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('[STORE_NOT_FOUND]');
       expect(result.stderr).toContain(typo);

@@ -1,29 +1,46 @@
 import { parseCommandArgs, usageError } from '../args.js';
 import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
 
+const HELP = `Usage: localkb delete <document-id...> (--db <file> | --knowledge-base-id <id>) [--json]
+
+Deletes documents with their chunks and vectors. Ids are what localkb list shows (paths relative to the ingest
+root). Exits 1 when any id is not in the store; the others are still deleted.
+
+Options:
+  --db <file>               the local knowledge base (it must exist)
+  --knowledge-base-id <id>  a managed Amazon Bedrock Knowledge Base instead (--data-source-id to choose its source)
+  --json                    print { deleted: [...], notFound: [...] } as JSON`;
+
 export async function deleteCommand(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('delete', argv, KB_OPTIONS);
+  const args = parseCommandArgs('delete', argv, { ...KB_OPTIONS, json: { type: 'boolean' } });
   if (args.values.help) {
-    process.stdout.write('Usage: localkb delete <document-id...> --db <file>\n');
+    process.stdout.write(`${HELP}\n`);
     return 0;
   }
   if (args.positionals.length === 0) {
-    throw usageError('delete', 'give the ids of the documents to delete.');
+    throw usageError('delete', 'give the ids of the documents to delete (localkb list shows them).');
   }
   const kb = await openKnowledgeBase('delete', args);
-  let missing = 0;
+  const deleted: string[] = [];
+  const notFound: string[] = [];
   try {
     for (const id of args.positionals) {
-      if (await kb.delete(id)) process.stdout.write(`deleted ${id}\n`);
-      else {
-        missing++;
-        process.stderr.write(
-          `localkb delete: no document with id "${id}" (see localkb stats; ids are paths relative to the ingest root)\n`,
-        );
-      }
+      if (await kb.delete(id)) deleted.push(id);
+      else notFound.push(id);
     }
-    return missing > 0 ? 1 : 0;
   } finally {
     await kb.close();
   }
+  if (args.values.json) {
+    process.stdout.write(`${JSON.stringify({ deleted, notFound }, null, 2)}\n`);
+  } else {
+    for (const id of deleted) process.stdout.write(`deleted ${id}\n`);
+  }
+  const hint = args.values.db
+    ? `localkb list --db ${args.values.db} shows the ids; they are paths relative to the ingest root`
+    : 'aws bedrock-agent list-knowledge-base-documents shows the ids';
+  for (const id of notFound) {
+    process.stderr.write(`localkb delete: no document with id "${id}" [DOCUMENT_NOT_FOUND] (${hint})\n`);
+  }
+  return notFound.length > 0 ? 1 : 0;
 }

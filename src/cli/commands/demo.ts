@@ -22,10 +22,24 @@ function corpusDir(): string {
   return dir;
 }
 
+const HELP = `Usage: localkb demo [--embedder auto|minilm|use|none] [--db <file>] [--json]
+
+Ingests the bundled corpus (the history of lighthouses: Markdown, HTML and PDF) offline, runs a few questions and
+answers one with citations, no model needed.
+
+Options:
+  --embedder <name>  auto (default), minilm, use, or none (BM25 only)
+  --db <file>        keep the store there (default: a temporary one, removed after)
+  --json             print { embedderId, ingest, questions: [{ question, results }], answer } as JSON`;
+
 export async function demoCommand(argv: string[]): Promise<number> {
-  const args = parseCommandArgs('demo', argv, { embedder: { type: 'string' }, db: { type: 'string' } });
+  const args = parseCommandArgs('demo', argv, {
+    embedder: { type: 'string' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (args.values.help) {
-    process.stdout.write('Usage: localkb demo [--embedder auto|minilm|use|none] [--db <file>]\n');
+    process.stdout.write(`${HELP}\n`);
     return 0;
   }
   const keep = stringOption(args, 'db');
@@ -36,22 +50,33 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const embedder = embedderChoice('demo', args);
     const kb = await LocalKnowledgeBase.open(dbPath, { embedder: embedder ?? 'auto', offline: true });
     try {
+      const summary = await kb.ingest([corpusDir()]);
+      const questions = [];
+      for (const question of QUESTIONS)
+        questions.push({ question, results: await kb.retrieve(question, { k: 3 }) });
+      const asked = QUESTIONS[0] as string;
+      const answer = await kb.retrieveAndGenerate(asked, { k: 3 });
+      if (args.values.json) {
+        const embedderId = kb.embedder?.id ?? 'none';
+        out.write(
+          `${JSON.stringify({ db: dbPath, embedderId, ingest: summary, questions, answer }, null, 2)}\n`,
+        );
+        return 0;
+      }
       out.write(`localkb demo — a small corpus on the history of lighthouses (Markdown, HTML and PDF)\n`);
       out.write(`embedder: ${kb.embedder?.id ?? 'none (BM25 only)'}`);
       out.write(kb.embedder ? ` (${kb.embedder.dimensions}-d, offline)\n` : '\n');
-      const summary = await kb.ingest([corpusDir()]);
       out.write(
         `ingested ${summary.documentsAdded + summary.documentsUpdated} documents, ${summary.chunksEmbedded} chunks ` +
           `in ${(summary.durationMs / 1000).toFixed(1)} s into ${dbPath}\n`,
       );
       for (const skip of summary.skipped) out.write(`  skipped ${skip.path}: ${skip.reason}\n`);
-      for (const question of QUESTIONS) {
+      for (const { question, results } of questions) {
         out.write(`\nQ: ${question}\n`);
-        out.write(formatResults(await kb.retrieve(question, { k: 3 }), { width: 160 }));
+        out.write(formatResults(results, { width: 160 }));
       }
-      const question = QUESTIONS[0] as string;
-      out.write(`\nAnswer with citations (extractive generator, no model needed):\nQ: ${question}\n`);
-      out.write(formatAnswer(await kb.retrieveAndGenerate(question, { k: 3 })));
+      out.write(`\nAnswer with citations (extractive generator, no model needed):\nQ: ${asked}\n`);
+      out.write(formatAnswer(answer));
     } finally {
       await kb.close();
     }

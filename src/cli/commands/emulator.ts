@@ -10,6 +10,7 @@ endpoint. Point any AWS SDK at it, e.g.
 With --db, that local knowledge base is served as knowledge base ID (default LOCALKB001), so Retrieve and
 RetrieveAndGenerate return real results from it.
 With keys given, requests must be SigV4-signed with them; listening beyond 127.0.0.1 (--host) needs them.
+With --json, where it listens is printed as one JSON line: { endpoint, environment, knowledgeBaseId }.
 Stop it with Ctrl-C.`;
 
 export async function emulatorCommand(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function emulatorCommand(argv: string[]): Promise<number> {
     'knowledge-base-id': { type: 'string' },
     'access-key-id': { type: 'string' },
     'secret-access-key': { type: 'string' },
+    json: { type: 'boolean' },
   });
   if (args.values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -34,11 +36,21 @@ export async function emulatorCommand(argv: string[]): Promise<number> {
     host: stringOption(args, 'host') ?? '127.0.0.1',
     ...(credentials ? { credentials } : {}),
   });
-  process.stdout.write(`Bedrock emulator listening on ${emulator.endpoint}\n`);
-  process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=${emulator.endpoint}\n`);
-  process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${emulator.endpoint}\n`);
-  process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT=${emulator.endpoint}\n`);
-  if (db) process.stdout.write(`knowledge base ${knowledgeBaseId} serves ${db}\n`);
+  const environment = Object.fromEntries(
+    ['BEDROCK_RUNTIME', 'BEDROCK_AGENT_RUNTIME', 'BEDROCK_AGENT'].map((service) => [
+      `AWS_ENDPOINT_URL_${service}`,
+      emulator.endpoint,
+    ]),
+  );
+  if (args.values.json) {
+    const served = db ? { knowledgeBaseId, db } : {};
+    process.stdout.write(`${JSON.stringify({ endpoint: emulator.endpoint, environment, ...served })}\n`);
+  } else {
+    process.stdout.write(`Bedrock emulator listening on ${emulator.endpoint}\n`);
+    for (const [name, value] of Object.entries(environment))
+      process.stdout.write(`  export ${name}=${value}\n`);
+    if (db) process.stdout.write(`knowledge base ${knowledgeBaseId} serves ${db}\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

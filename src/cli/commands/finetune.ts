@@ -23,7 +23,7 @@ const HELP = `Usage: localkb finetune <validate|create|status|list|stop> [option
   status <job name or ARN> [--wait] [--interval <s>] [--metrics <csv>]… [--json]
       --wait prints a progress line until the job ends; --metrics draws the loss curves from Bedrock's metrics CSVs
   list [--status <InProgress|Completed|Failed|Stopping|Stopped>] [--json]
-  stop <job name or ARN>
+  stop <job name or ARN> [--json]
 
 Bedrock uses the standard AWS configuration: region, credentials, AWS_ENDPOINT_URL_BEDROCK.`;
 
@@ -88,8 +88,9 @@ function jobLine(job: GetModelCustomizationJobCommandOutput, startedAt: number):
 export async function finetuneCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h') {
-    process.stdout.write(`${HELP}\n`);
-    return action === undefined ? 1 : 0;
+    // No action is a wrong command line (exit 2, help on stderr); asking for help is not.
+    (action === undefined ? process.stderr : process.stdout).write(`${HELP}\n`);
+    return action === undefined ? 2 : 0;
   }
   const command = `finetune ${action}`;
   if (action === 'validate') {
@@ -230,14 +231,18 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
         return 0;
       }
       case 'stop': {
-        const args = parseCommandArgs(command, rest, {});
+        const args = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
         const jobIdentifier = args.positionals[0];
         if (!jobIdentifier)
           throw kbError('INVALID_OPTION', `localkb ${command}: give the job name or ARN.`, { input: 'job' });
         await send('StopModelCustomizationJob', jobIdentifier, () =>
           client.send(new StopModelCustomizationJobCommand({ jobIdentifier })),
         );
-        process.stdout.write(`Stopping ${jobIdentifier}\n`);
+        process.stdout.write(
+          args.values.json
+            ? `${JSON.stringify({ jobIdentifier, status: 'Stopping' })}\n`
+            : `Stopping ${jobIdentifier}\n`,
+        );
         return 0;
       }
       default:

@@ -15,9 +15,11 @@ const HELP = `Usage: localkb provisioned <create|get|list|update|delete> [option
 
   create --name <name> --model <model id or custom model ARN> --model-units <n> [--commitment OneMonth|SixMonths]
   get <name or ARN> [--wait] [--interval <s>]   --wait polls until the throughput is InService
-  list [--json]
+  list
   update <name or ARN> [--name <new name>] [--model <custom model ARN>]
   delete <name or ARN>
+
+Every action takes --json (its result as JSON).
 
 The provisioned model ARN works as a model id: localkb ask --generator bedrock --model <ARN>.
 Bedrock uses the standard AWS configuration: region, credentials, AWS_ENDPOINT_URL_BEDROCK.`;
@@ -42,8 +44,9 @@ function identifierOf(command: string, positionals: string[]): string {
 export async function provisionedCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h') {
-    process.stdout.write(`${HELP}\n`);
-    return action === undefined ? 1 : 0;
+    // No action is a wrong command line (exit 2, help on stderr); asking for help is not.
+    (action === undefined ? process.stderr : process.stdout).write(`${HELP}\n`);
+    return action === undefined ? 2 : 0;
   }
   const command = `provisioned ${action}`;
   const client = new BedrockClient({});
@@ -55,6 +58,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
           model: { type: 'string' },
           'model-units': { type: 'string' },
           commitment: { type: 'string' },
+          json: { type: 'boolean' },
         });
         const commitment = stringOption(args, 'commitment');
         if (commitment !== undefined && commitment !== 'OneMonth' && commitment !== 'SixMonths') {
@@ -79,7 +83,9 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
             }),
           ),
         );
-        process.stdout.write(`${provisionedModelArn}\n`);
+        process.stdout.write(
+          args.values.json ? `${JSON.stringify({ provisionedModelArn })}\n` : `${provisionedModelArn}\n`,
+        );
         return 0;
       }
       case 'get': {
@@ -132,7 +138,11 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
         return 0;
       }
       case 'update': {
-        const args = parseCommandArgs(command, rest, { name: { type: 'string' }, model: { type: 'string' } });
+        const args = parseCommandArgs(command, rest, {
+          name: { type: 'string' },
+          model: { type: 'string' },
+          json: { type: 'boolean' },
+        });
         const provisionedModelId = identifierOf(command, args.positionals);
         const name = stringOption(args, 'name');
         const model = stringOption(args, 'model');
@@ -150,16 +160,24 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
             }),
           ),
         );
-        process.stdout.write(`Updating ${provisionedModelId}\n`);
+        process.stdout.write(
+          args.values.json
+            ? `${JSON.stringify({ provisionedModelId, status: 'Updating' })}\n`
+            : `Updating ${provisionedModelId}\n`,
+        );
         return 0;
       }
       case 'delete': {
-        const args = parseCommandArgs(command, rest, {});
+        const args = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
         const provisionedModelId = identifierOf(command, args.positionals);
         await send('DeleteProvisionedModelThroughput', provisionedModelId, () =>
           client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId })),
         );
-        process.stdout.write(`Deleted ${provisionedModelId}\n`);
+        process.stdout.write(
+          args.values.json
+            ? `${JSON.stringify({ provisionedModelId, deleted: true })}\n`
+            : `Deleted ${provisionedModelId}\n`,
+        );
         return 0;
       }
       default:

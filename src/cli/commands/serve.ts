@@ -24,7 +24,8 @@ Options:
   --region <region>           the region signatures must be scoped to (default AWS_REGION, else us-east-1)
   --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
   --model <id>                the Bedrock model for --generator bedrock; without it, the model each request names
-  --embedder, --model-path, --offline   as for localkb query`;
+  --embedder, --model-path, --offline   as for localkb query
+  --json                      print where it listens as one JSON line: { endpoint, knowledgeBaseId, region, db }`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('serve', argv, {
@@ -40,6 +41,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     region: { type: 'string' },
     generator: { type: 'string' },
     model: { type: 'string' },
+    json: { type: 'boolean' },
   });
   if (args.values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -98,15 +100,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await kb.close();
     throw error;
   }
-  process.stdout.write(
-    `Serving ${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'}) as knowledge base ${server.knowledgeBaseId}\n`,
-  );
-  process.stdout.write(`bedrock-agent-runtime endpoint: ${server.endpoint}\n`);
-  process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${server.endpoint}\n`);
-  if (credentials) {
+  if (args.values.json) {
+    const { endpoint, region } = server;
+    const ready = { endpoint, knowledgeBaseId: server.knowledgeBaseId, region, db };
     process.stdout.write(
-      `  requests must be SigV4-signed with the given key pair for region ${server.region}\n`,
+      `${JSON.stringify({ ...ready, embedderId: kb.embedder?.id ?? 'none', signed: credentials !== undefined })}\n`,
     );
+  } else {
+    process.stdout.write(
+      `Serving ${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'}) as knowledge base ${server.knowledgeBaseId}\n`,
+    );
+    process.stdout.write(`bedrock-agent-runtime endpoint: ${server.endpoint}\n`);
+    process.stdout.write(`  export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=${server.endpoint}\n`);
+    if (credentials) {
+      process.stdout.write(
+        `  requests must be SigV4-signed with the given key pair for region ${server.region}\n`,
+      );
+    }
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
