@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isLocalKbError } from '../errors.js';
 import type { Answer } from '../kb/types.js';
 import type { RetrievalResult } from '../types.js';
 
@@ -49,4 +50,24 @@ export function formatAnswer(answer: Answer): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `localkb <command>: ` or `localkb <command> <action>: ` at the start of a message. */
+const COMMAND_PREFIX = /^localkb(?: [a-z][\w-]*){1,2}: /;
+
+/**
+ * The whole message, once, after one `localkb <command>:` prefix; the code ends the first line so scripts can
+ * match it, and the lines after it (numbered fixes, details) follow as they are. A message that names its
+ * command already (`localkb finetune validate: …`) keeps its own prefix instead of gaining a second one.
+ */
+export function describeError(command: string, error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  let prefix = `localkb ${command}: `;
+  for (let own = COMMAND_PREFIX.exec(message); own; own = COMMAND_PREFIX.exec(message)) {
+    if (own[0].startsWith(`localkb ${command} `) || own[0] === prefix) prefix = own[0];
+    message = message.slice(own[0].length);
+  }
+  const [first = '', ...more] = message.split('\n');
+  const code = isLocalKbError(error) ? ` [${error.code}]` : '';
+  return [`${prefix}${first}${code}`, ...more].join('\n');
 }

@@ -4,77 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLocalKbError } from '../errors.js';
 import { closestName } from '../options.js';
+import { COMMANDS } from './commands.js';
+import { describeError } from './format.js';
 
 // The AWS SDK warns on every run under Node 20 about its own future support policy; for a CLI user that is noise
 // on stderr, where scripts read our errors. Anyone who wants it can set the variable to "false".
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-type Command = (argv: string[]) => Promise<number | undefined>;
-
-// Commands load on demand: `localkb stats` should not pay for the AWS SDK or ONNX runtime.
-const lazy =
-  <K extends string>(load: () => Promise<Record<K, Command>>, name: K): Command =>
-  async (argv) =>
-    (await load())[name](argv);
-
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  ingest: {
-    run: lazy(() => import('./commands/ingest.js'), 'ingestCommand'),
-    summary: 'ingest files or folders into a local knowledge base',
-  },
-  query: {
-    run: lazy(() => import('./commands/query.js'), 'queryCommand'),
-    summary: 'retrieve the chunks that best match a query',
-  },
-  ask: {
-    run: lazy(() => import('./commands/ask.js'), 'askCommand'),
-    summary: 'answer a question with citations (retrieve and generate)',
-  },
-  stats: {
-    run: lazy(() => import('./commands/stats.js'), 'statsCommand'),
-    summary: 'show what a knowledge base holds',
-  },
-  list: {
-    run: lazy(() => import('./commands/list.js'), 'listCommand'),
-    summary: 'list the stored documents: ids, sources, titles, chunk counts',
-  },
-  delete: {
-    run: lazy(() => import('./commands/delete.js'), 'deleteCommand'),
-    summary: 'delete documents by id',
-  },
-  eval: {
-    run: lazy(() => import('./commands/eval.js'), 'evalCommand'),
-    summary: 'evaluate retrieval on a BEIR dataset',
-  },
-  serve: {
-    run: lazy(() => import('./commands/serve.js'), 'serveCommand'),
-    summary: 'serve a knowledge base over the bedrock-agent-runtime wire protocol',
-  },
-  emulator: {
-    run: lazy(() => import('./commands/emulator.js'), 'emulatorCommand'),
-    summary: 'start the offline Amazon Bedrock emulator',
-  },
-  models: {
-    run: lazy(() => import('./commands/models.js'), 'modelsCommand'),
-    summary: 'list Bedrock foundation models and inference profiles',
-  },
-  finetune: {
-    run: lazy(() => import('./commands/finetune.js'), 'finetuneCommand'),
-    summary: 'validate fine-tuning data; create, watch, list and stop Bedrock customization jobs',
-  },
-  provisioned: {
-    run: lazy(() => import('./commands/provisioned.js'), 'provisionedCommand'),
-    summary: 'create, watch, list, update and delete Bedrock provisioned throughput',
-  },
-  playground: {
-    run: lazy(() => import('./commands/playground.js'), 'playgroundCommand'),
-    summary: 'open a local web page to search, ask, compare prompts and read evaluations',
-  },
-  demo: {
-    run: lazy(() => import('./commands/demo.js'), 'demoCommand'),
-    summary: 'ingest the bundled example corpus and run a few questions',
-  },
-};
 
 /** Exit codes, as `localkb --help` documents them. */
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -128,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${usage()}\n`);
     return EXIT.usage;
   }
-  if (name === 'help') return main([rest[0] as string, '--help']);
+  if (name === 'help') return main([...rest, '--help']);
   const command = COMMANDS[name];
   if (!command) {
     const suggestion = closestName(name, [...Object.keys(COMMANDS), 'help']);
@@ -144,19 +79,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.stack}\n`);
     return isLocalKbError(error) && USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
   }
-}
-
-/**
- * The whole message, once, after one `localkb <command>:` prefix; the code ends the first line so scripts can
- * match it, and the lines after it (numbered fixes, details) follow as they are.
- */
-function describeError(command: string, error: unknown): string {
-  const prefix = `localkb ${command}: `;
-  let message = error instanceof Error ? error.message : String(error);
-  while (message.startsWith(prefix)) message = message.slice(prefix.length);
-  const [first = '', ...more] = message.split('\n');
-  const code = isLocalKbError(error) ? ` [${error.code}]` : '';
-  return [`${prefix}${first}${code}`, ...more].join('\n');
 }
 
 main(process.argv.slice(2)).then(

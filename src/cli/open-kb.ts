@@ -15,12 +15,27 @@ export const KB_OPTIONS: OptionSpec = {
   'data-source-id': { type: 'string' },
   embedder: { type: 'string' },
   'model-path': { type: 'string' },
+  'cache-dir': { type: 'string' },
   offline: { type: 'boolean' },
 };
 
+/** The flags that choose and find a local model, for commands that take them without the rest of KB_OPTIONS. */
+export const MODEL_OPTIONS: OptionSpec = {
+  embedder: KB_OPTIONS.embedder!,
+  'model-path': KB_OPTIONS['model-path']!,
+  'cache-dir': KB_OPTIONS['cache-dir']!,
+  offline: KB_OPTIONS.offline!,
+};
+
+/** How the model flags read in every help text. */
+export const MODEL_HELP = `  --embedder <name>        auto (default), minilm, use, or none (BM25 only)
+  --model-path <dir>       a local transformers.js model folder (or LOCALKB_MODEL_PATH)
+  --cache-dir <dir>        where to look for cached models (or LOCALKB_CACHE_DIR; default the standard caches)
+  --offline                never touch the network when loading models`;
+
 const EMBEDDERS = ['auto', 'minilm', 'use', 'none'];
 
-export function embedderChoice(command: string, args: ParsedArgs): EmbedderChoice | undefined {
+function embedderChoice(command: string, args: ParsedArgs): EmbedderChoice | undefined {
   const value = stringOption(args, 'embedder');
   if (value === undefined) return undefined;
   if (!EMBEDDERS.includes(value)) {
@@ -36,9 +51,11 @@ export function embedderChoice(command: string, args: ParsedArgs): EmbedderChoic
 export function localOptionsFrom(command: string, args: ParsedArgs): LocalKnowledgeBaseOptions {
   const embedder = embedderChoice(command, args);
   const modelPath = stringOption(args, 'model-path');
+  const cacheDir = stringOption(args, 'cache-dir');
   return {
     ...(embedder ? { embedder } : {}),
     ...(modelPath ? { modelPath } : {}),
+    ...(cacheDir ? { cacheDir } : {}),
     ...(args.values.offline ? { offline: true } : {}),
   };
 }

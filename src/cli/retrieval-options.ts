@@ -21,8 +21,10 @@ export function rerankerFrom(args: ParsedArgs): Reranker | undefined {
   if (name === undefined) return undefined;
   if (name === 'cross-encoder') {
     const modelPath = stringOption(args, 'rerank-model-path');
+    const cacheDir = stringOption(args, 'cache-dir');
     return new CrossEncoderReranker({
       ...(modelPath ? { modelPath } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
       offline: Boolean(args.values.offline),
     });
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import { parseCommandArgs, stringOption } from '../args.js';
 import { formatAnswer, formatResults } from '../format.js';
-import { embedderChoice } from '../open-kb.js';
+import { localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
 
 const QUESTIONS = [
   'Who designed the Pharos of Alexandria?',
@@ -22,19 +22,19 @@ function corpusDir(): string {
   return dir;
 }
 
-const HELP = `Usage: localkb demo [--embedder auto|minilm|use|none] [--db <file>] [--json]
+const HELP = `Usage: localkb demo [--embedder auto|minilm|use|none] [--model-path <dir>] [--db <file>] [--json]
 
 Ingests the bundled corpus (the history of lighthouses: Markdown, HTML and PDF) offline, runs a few questions and
 answers one with citations, no model needed.
 
 Options:
-  --embedder <name>  auto (default), minilm, use, or none (BM25 only)
-  --db <file>        keep the store there (default: a temporary one, removed after)
-  --json             print { embedderId, ingest, questions: [{ question, results }], answer } as JSON`;
+${MODEL_HELP}
+  --db <file>              keep the store there (default: a temporary one, removed after)
+  --json                   print { embedderId, ingest, questions: [{ question, results }], answer } as JSON`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('demo', argv, {
-    embedder: { type: 'string' },
+    ...MODEL_OPTIONS,
     db: { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -47,8 +47,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const dbPath = keep ?? path.join(dir as string, 'demo.db');
   const out = process.stdout;
   try {
-    const embedder = embedderChoice('demo', args);
-    const kb = await LocalKnowledgeBase.open(dbPath, { embedder: embedder ?? 'auto', offline: true });
+    // Offline always: the demo must never reach for the network.
+    const kb = await LocalKnowledgeBase.open(dbPath, { ...localOptionsFrom('demo', args), offline: true });
     try {
       const summary = await kb.ingest([corpusDir()]);
       const questions = [];

@@ -18,7 +18,7 @@ import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import type { RetrieveOptions } from '../../kb/types.js';
 import type { DocumentInput } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
-import { localOptionsFrom } from '../open-kb.js';
+import { localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
 import { indexRebuildReporter, ProgressLine } from '../progress.js';
 import { rerankerFrom } from '../retrieval-options.js';
 import { generatorFrom } from './ask.js';
@@ -32,8 +32,7 @@ Options:
   --beir <dir>             the dataset folder
   --split <name>           qrels split to evaluate (default test)
   --db <file>              the store to evaluate (created and filled when empty)
-  --embedder <name>        auto, minilm, use, or none (a BM25-only store: nothing is embedded)
-  --model-path <dir>       local model folder for minilm
+${MODEL_HELP}
   --search-type <type>     semantic, bm25 or hybrid
   --rerank <name>          cross-encoder (local ms-marco-MiniLM-L-6-v2) or a Bedrock rerank model id
   --rerank-model-path <d>  local folder of the cross-encoder model
@@ -52,9 +51,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     beir: { type: 'string' },
     split: { type: 'string' },
     db: { type: 'string' },
-    embedder: { type: 'string' },
-    'model-path': { type: 'string' },
-    offline: { type: 'boolean' },
+    ...MODEL_OPTIONS,
     'search-type': { type: 'string' },
     rerank: { type: 'string' },
     'rerank-model-path': { type: 'string' },

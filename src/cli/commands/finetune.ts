@@ -68,6 +68,12 @@ function hyperParameters(values: string[]): Record<string, string> {
   return result;
 }
 
+/** `localkb <command> <action> --help`: the command's help, after the flags were checked. */
+function printHelp(): number {
+  process.stdout.write(`${HELP}\n`);
+  return 0;
+}
+
 async function send<T>(operation: string, input: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
@@ -139,6 +145,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
           'continued-pretraining': { type: 'boolean' },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const jobName = requiredString(command, args, 'job-name');
         const validation = stringOption(args, 'validation-data');
         const { jobArn } = await send('CreateModelCustomizationJob', jobName, () =>
@@ -169,6 +176,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
           metrics: { type: 'string', multiple: true },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const jobIdentifier = args.positionals[0];
         if (!jobIdentifier)
           throw kbError('INVALID_OPTION', `localkb ${command}: give the job name or ARN.`, { input: 'job' });
@@ -202,6 +210,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
           status: { type: 'string' },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const status = stringOption(args, 'status');
         const jobs = [];
         let nextToken: string | undefined;
@@ -232,6 +241,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
       }
       case 'stop': {
         const args = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
+        if (args.values.help) return printHelp();
         const jobIdentifier = args.positionals[0];
         if (!jobIdentifier)
           throw kbError('INVALID_OPTION', `localkb ${command}: give the job name or ARN.`, { input: 'job' });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ERROR_CODES, type ErrorCode, kbError } from '../../errors.js';
 import type { IngestSummary } from '../../kb/types.js';
 import { parseCommandArgs, stringList, usageError } from '../args.js';
-import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
+import { KB_OPTIONS, MODEL_HELP, openKnowledgeBase } from '../open-kb.js';
 import { ProgressLine } from '../progress.js';
 
 const HELP = `Usage: localkb ingest <paths...> --db <file> [options]
@@ -15,9 +15,7 @@ paths is accounted for: the summary lists what was skipped, grouped by reason.
 
 Options:
   --db <file>            the SQLite knowledge base (created when missing)
-  --embedder <name>      auto (default), minilm, use, or none (BM25 only)
-  --model-path <dir>     a local transformers.js model folder for minilm (or LOCALKB_MODEL_PATH)
-  --offline              never touch the network when loading models
+${MODEL_HELP}
   --include <glob>       only files matching the glob (repeatable)
   --exclude <glob>       skip files matching the glob (repeatable)
   --prune                delete stored documents under the given folders whose files are gone

@@ -35,7 +35,7 @@ Options:
   --json                     print the address as one JSON line: {"url", "knowledgeBase", "generators"}
   --prompt-store <file>      with --knowledge-base-id: a localkb store file that keeps prompt versions and runs
                              (a local knowledge base keeps them in its own store)
-  --embedder, --model-path, --offline, --data-source-id   as for localkb query`;
+  --embedder, --model-path, --cache-dir, --offline, --data-source-id   as for localkb query`;
 
 const DEFAULT_BEDROCK_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const GENERATOR_NAMES = ['extractive', 'bedrock', 'openai'];

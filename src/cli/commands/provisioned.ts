@@ -24,6 +24,12 @@ Every action takes --json (its result as JSON).
 The provisioned model ARN works as a model id: localkb ask --generator bedrock --model <ARN>.
 Bedrock uses the standard AWS configuration: region, credentials, AWS_ENDPOINT_URL_BEDROCK.`;
 
+/** `localkb <command> <action> --help`: the command's help, after the flags were checked. */
+function printHelp(): number {
+  process.stdout.write(`${HELP}\n`);
+  return 0;
+}
+
 async function send<T>(operation: string, input: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
@@ -60,6 +66,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
           commitment: { type: 'string' },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const commitment = stringOption(args, 'commitment');
         if (commitment !== undefined && commitment !== 'OneMonth' && commitment !== 'SixMonths') {
           throw kbError(
@@ -94,6 +101,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
           interval: { type: 'string' },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const provisionedModelId = identifierOf(command, args.positionals);
         const interval = integerOption(command, args, 'interval', 30, { min: 1, max: 3600 });
         const get = () =>
@@ -118,6 +126,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
       }
       case 'list': {
         const args = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
+        if (args.values.help) return printHelp();
         const all = [];
         let nextToken: string | undefined;
         do {
@@ -143,6 +152,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
           model: { type: 'string' },
           json: { type: 'boolean' },
         });
+        if (args.values.help) return printHelp();
         const provisionedModelId = identifierOf(command, args.positionals);
         const name = stringOption(args, 'name');
         const model = stringOption(args, 'model');
@@ -169,6 +179,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
       }
       case 'delete': {
         const args = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
+        if (args.values.help) return printHelp();
         const provisionedModelId = identifierOf(command, args.positionals);
         await send('DeleteProvisionedModelThroughput', provisionedModelId, () =>
           client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId })),

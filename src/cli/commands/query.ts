@@ -2,7 +2,7 @@ import { kbError } from '../../errors.js';
 import type { RetrievalFilter } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
 import { formatResults } from '../format.js';
-import { KB_OPTIONS, openKnowledgeBase } from '../open-kb.js';
+import { KB_OPTIONS, MODEL_HELP, openKnowledgeBase } from '../open-kb.js';
 import { RERANK_HELP, RERANK_OPTIONS, retrievalExtras } from '../retrieval-options.js';
 
 const HELP = `Usage: localkb query "<text>" (--db <file> | --knowledge-base-id <id>) [options]
@@ -13,6 +13,7 @@ Options:
   -k, --k <n>             number of results (default 5)
   --search-type <type>    semantic, bm25 or hybrid (any case; default hybrid, or bm25 for a BM25-only store)
   --filter '<json>'       a Bedrock Knowledge Base metadata filter, e.g. '{"equals":{"key":"topic","value":"bees"}}'
+${MODEL_HELP}
 ${RERANK_HELP}
   --json                  print the results as JSON`;
 

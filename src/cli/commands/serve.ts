@@ -2,7 +2,7 @@ import { kbError } from '../../errors.js';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import { startKnowledgeBaseServer } from '../../serve/index.js';
 import { integerOption, keyPairOption, parseCommandArgs, stringOption } from '../args.js';
-import { localOptionsFrom } from '../open-kb.js';
+import { localOptionsFrom, MODEL_OPTIONS } from '../open-kb.js';
 import { indexRebuildReporter } from '../progress.js';
 import { generatorFrom } from './ask.js';
 
@@ -24,15 +24,13 @@ Options:
   --region <region>           the region signatures must be scoped to (default AWS_REGION, else us-east-1)
   --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
   --model <id>                the Bedrock model for --generator bedrock; without it, the model each request names
-  --embedder, --model-path, --offline   as for localkb query
+  --embedder, --model-path, --cache-dir, --offline   as for localkb query
   --json                      print where it listens as one JSON line: { endpoint, knowledgeBaseId, region, db }`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const args = parseCommandArgs('serve', argv, {
     db: { type: 'string' },
-    embedder: { type: 'string' },
-    'model-path': { type: 'string' },
-    offline: { type: 'boolean' },
+    ...MODEL_OPTIONS,
     port: { type: 'string' },
     host: { type: 'string' },
     'knowledge-base-id': { type: 'string' },
