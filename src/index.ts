@@ -227,6 +227,7 @@ export type {
   FilterAttribute,
   Metadata,
   MetadataValue,
+  ModelIdentity,
   PageSpan,
   RetrievalFilter,
   RetrievalLocation,

@@ -108,6 +108,22 @@ export interface Embedder {
   tokenCounter(): Promise<TokenCounter>;
   /** Frees native resources. */
   close?(): Promise<void>;
+  /**
+   * For local model files: what the loaded model really is (config name, architecture, a hash of its weights),
+   * known after `init()`. A store records it and refuses another model with the same id on reopen.
+   */
+  readonly modelIdentity?: ModelIdentity | undefined;
+}
+
+/** A local model's identity beyond its id: see `Embedder.modelIdentity`. */
+export interface ModelIdentity {
+  /** The config's `_name_or_path` (else the folder's name). */
+  name: string;
+  /** The config's first `architectures` entry, else its `model_type`. */
+  architecture: string;
+  dtype: 'q8' | 'fp32';
+  /** SHA-256 (hex) over the ONNX weight file(s) loaded, external data files included. */
+  weights: string;
 }
 
 /** Bedrock Knowledge Base filter attribute. */

@@ -3,5 +3,5 @@
 import { ensureGeneratedModel, TEST_MODELS } from './helpers/models.js';
 
 export function setup(): void {
-  for (const { folder, shape } of TEST_MODELS) ensureGeneratedModel(folder, shape);
+  for (const { folder, shape, seed } of TEST_MODELS) ensureGeneratedModel(folder, shape, seed);
 }

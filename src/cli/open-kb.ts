@@ -97,7 +97,13 @@ export async function openKnowledgeBase(
     ...localOptionsFrom(command, args),
     ...extra,
   });
+  announceEmbedderNotice(command, kb);
   return Object.assign(kb, {
     describe: () => `${db} (embedder ${kb.embedder?.id ?? 'none (BM25 only)'})`,
   });
+}
+
+/** Says once, on stderr, when 'auto' settled for the weak bundled embedder (the ingest summary repeats it). */
+export function announceEmbedderNotice(command: string, kb: LocalKnowledgeBase): void {
+  if (kb.embedderNotice) process.stderr.write(`localkb ${command}: note: ${kb.embedderNotice}\n`);
 }

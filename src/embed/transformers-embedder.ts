@@ -14,12 +14,15 @@ import { declareOptions } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
 import { assertEmbeddableTexts } from './embed-input.js';
 import {
+  findCachedModelFolder,
   type LocalModelKind,
   type ModelDtype,
   type ModelLocation,
+  modelFiles,
   resolveModelLocation,
   validateLocalModelOptions,
 } from './model-files.js';
+import { type ModelIdentity, modelIdentity } from './model-identity.js';
 import { loadPretrained } from './pretrained-model.js';
 import { normalize } from './vector-math.js';
 import type { WorkerEmbedderRecipe } from './worker-protocol.js';
@@ -97,6 +100,9 @@ interface LoadedModel {
   padId: number;
   dimensions: number;
   maxInputTokens: number;
+  /** The folder the weights were loaded from and its config, for `modelIdentity`. */
+  folder: string | undefined;
+  config: Record<string, unknown>;
 }
 
 /** A sentence-transformers model run by transformers.js (default: all-MiniLM-L6-v2, 384-d). */
@@ -110,6 +116,7 @@ export class TransformersEmbedder implements Embedder {
   private readonly requestedMaxInputTokens: number | undefined;
   private loading: Promise<LoadedModel> | undefined;
   private loaded: LoadedModel | undefined;
+  private identity: { of: LoadedModel; identity: ModelIdentity | undefined } | undefined;
 
   private readonly options: TransformersEmbedderOptions;
 
@@ -135,6 +142,25 @@ export class TransformersEmbedder implements Embedder {
 
   async init(): Promise<void> {
     await this.load();
+  }
+
+  /**
+   * What the loaded model really is: its config's name and architecture and a SHA-256 of its weight file(s),
+   * computed on first read after `init()`. A store records it, so a different model is refused on reopen even
+   * when its name and shape are the same. Undefined before loading, or when the files are not in a folder.
+   */
+  get modelIdentity(): ModelIdentity | undefined {
+    const loaded = this.loaded;
+    if (!loaded) return undefined;
+    if (this.identity?.of !== loaded) {
+      const folder =
+        loaded.folder ?? findCachedModelFolder(this.model, this.location.cacheDirs, modelFiles(this.dtype));
+      this.identity = {
+        of: loaded,
+        identity: folder ? modelIdentity(folder, this.dtype, loaded.config) : undefined,
+      };
+    }
+    return this.identity.identity;
   }
 
   /** How a worker thread builds the same embedder, with `threads` onnxruntime threads (WorkerPoolEmbedder). */
@@ -264,6 +290,8 @@ export class TransformersEmbedder implements Embedder {
       padId: tokenizer.pad_token_id ?? 0,
       dimensions,
       maxInputTokens,
+      folder,
+      config,
     };
   }
 

@@ -23,17 +23,23 @@ export interface EmbedderChoiceOptions {
   offline?: boolean;
 }
 
+/** The embedder chosen, and when 'auto' settled for the weaker bundled USE, a notice saying why and what to do. */
+export interface ResolvedEmbedder {
+  embedder: Embedder | undefined;
+  notice?: string;
+}
+
 /**
  * The embedder for a knowledge base. An existing store names its own embedder (its recorded id), so reopening
  * needs no flags; 'auto' on a new store takes MiniLM when transformers.js is installed and the weights are on this
- * machine, else the bundled USE.
+ * machine, else the bundled USE, with a notice: the store is locked to it from its first ingest.
  */
 export function resolveEmbedder(
   choice: EmbedderChoice,
   storedId: string | undefined,
   options: EmbedderChoiceOptions = {},
-): Embedder | undefined {
-  if (typeof choice === 'object' && choice !== null) return checkedEmbedder(choice);
+): ResolvedEmbedder {
+  if (typeof choice === 'object' && choice !== null) return { embedder: checkedEmbedder(choice) };
   if (typeof choice !== 'string' || !EMBEDDER_NAMES.includes(choice)) {
     const suggestion = typeof choice === 'string' ? closestName(choice, EMBEDDER_NAMES) : undefined;
     throw kbError(
@@ -48,13 +54,20 @@ export function resolveEmbedder(
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
   };
-  if (choice === 'none') return undefined;
-  if (choice === 'minilm' || choice === 'use') return createEmbedder(choice, local);
-  if (storedId === 'none') return undefined;
-  if (storedId) return embedderFromId(storedId, local);
-  return miniLmAvailable(options.modelPath, options.cacheDir)
-    ? createEmbedder('minilm', local)
-    : createEmbedder('use');
+  if (choice === 'none') return { embedder: undefined };
+  if (choice === 'minilm' || choice === 'use') return { embedder: createEmbedder(choice, local) };
+  if (storedId === 'none') return { embedder: undefined };
+  if (storedId) return { embedder: embedderFromId(storedId, local) };
+  const missing = whyNoMiniLm(options.modelPath, options.cacheDir);
+  if (missing === undefined) return { embedder: createEmbedder('minilm', local) };
+  return {
+    embedder: createEmbedder('use'),
+    notice:
+      `embedder auto fell back to the bundled Universal Sentence Encoder (use, 512-d), a weak retriever that reads ` +
+      `only ~128 tokens per input, because ${missing}; this store is now locked to it. For MiniLM, install ` +
+      `@huggingface/transformers and its model (--model-path <dir> or --cache-dir <dir>), then build a new store ` +
+      `with --embedder minilm (in code: embedder: 'minilm', modelPath / cacheDir).`,
+  };
 }
 
 const EMBEDDER_NAMES: readonly string[] = ['auto', 'minilm', 'use', 'none'];
@@ -107,11 +120,15 @@ export function embedderFromId(id: string, options: EmbedderChoiceOptions = {}):
   );
 }
 
-function miniLmAvailable(modelPath: string | undefined, cacheDir: string | undefined): boolean {
-  if (!isOptionalPeerInstalled('@huggingface/transformers')) return false;
-  const folder = modelPath ?? process.env.LOCALKB_MODEL_PATH;
-  if (folder) return existsSync(folder);
+/** Why 'auto' cannot take MiniLM here, or undefined when it can. */
+function whyNoMiniLm(modelPath: string | undefined, cacheDir: string | undefined): string | undefined {
+  if (!isOptionalPeerInstalled('@huggingface/transformers'))
+    return '@huggingface/transformers is not installed';
+  const folder = modelPath ?? (process.env.LOCALKB_MODEL_PATH || undefined);
+  if (folder) return existsSync(folder) ? undefined : `the model folder ${folder} does not exist`;
   const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_quantized.onnx'];
   const cacheDirs = cacheDir ? [cacheDir] : defaultModelCacheDirs();
-  return findCachedModelFolder(DEFAULT_TRANSFORMERS_MODEL, cacheDirs, files) !== undefined;
+  return findCachedModelFolder(DEFAULT_TRANSFORMERS_MODEL, cacheDirs, files) === undefined
+    ? `${DEFAULT_TRANSFORMERS_MODEL} is not in ${cacheDirs.join(', ')}`
+    : undefined;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { describeModelIdentity } from '../embed/model-identity.js';
 import { isWorkerCapable, WorkerPoolEmbedder } from '../embed/worker-pool-embedder.js';
 import { isLocalKbError, kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
@@ -18,6 +19,7 @@ import type {
   Chunk,
   DocumentInput,
   Embedder,
+  ModelIdentity,
   RetrievalResult,
   SourceDocument,
   TokenCounter,
@@ -154,7 +156,16 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     private readonly retriever: LocalRetriever,
     private readonly answerer: RagAnswerer,
     private readonly embedBatchSize: number,
-  ) {}
+    /**
+     * Why the embedder is not what was hoped for: set when 'auto' fell back to the bundled USE on a new store.
+     * The first ingest's summary carries it in `notes` too.
+     */
+    readonly embedderNotice?: string,
+  ) {
+    this.pendingNotice = embedderNotice;
+  }
+
+  private pendingNotice: string | undefined;
 
   static async open(dbPath: string, options: LocalKnowledgeBaseOptions = {}): Promise<LocalKnowledgeBase> {
     checkOptions(LOCAL_KNOWLEDGE_BASE_OPTIONS, options);
@@ -173,7 +184,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     if (options.mustExist && stored === undefined) {
       throw storeNotFound(resolved, existsSync(resolved) ? NO_TABLES_YET : undefined);
     }
-    const chosen = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
+    const { embedder: chosen, notice } = resolveEmbedder(options.embedder ?? 'auto', stored?.embedderId, {
       ...(options.modelPath ? { modelPath: options.modelPath } : {}),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(options.offline !== undefined ? { offline: options.offline } : {}),
@@ -205,6 +216,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         : { id: 'none', dimensions: 0 },
     });
     try {
+      recordModelIdentity(store, chosen, resolved);
       // A BM25-only store has no model limit; its chunks are measured in words.
       const maxTokens = embedder ? embedder.maxInputTokens : 8192;
       // Chunker settings live with the store like its embedder: reopening without options keeps them.
@@ -235,6 +247,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         retriever,
         answerer,
         options.embedBatchSize ?? 64,
+        notice,
       );
     } catch (error) {
       store.close();
@@ -259,7 +272,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       this.store.getSetting(LEGACY_CHUNKED_WITH_SETTING),
     );
     this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.layout.chunking));
-    return runIngest(
+    const summary = await runIngest(
       {
         embedder,
         embedBatchSize: this.embedBatchSize,
@@ -278,6 +291,10 @@ export class LocalKnowledgeBase implements KnowledgeBase {
       input,
       options,
     );
+    const notice = this.pendingNotice;
+    if (notice === undefined) return summary;
+    this.pendingNotice = undefined;
+    return { ...summary, notes: [...(summary.notes ?? []), notice] };
   }
 
   /** One document in one transaction (with the settings that chunked it), then its vectors into the HNSW cache. */
@@ -423,7 +440,13 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async stats(): Promise<KnowledgeBaseStats> {
     this.assertOpen();
     const stats = this.store.stats();
-    return { ...stats, indexedVectors: this.index?.size ?? 0, path: this.path };
+    const model = recordedModelIdentity(this.store);
+    return {
+      ...stats,
+      ...(model ? { embedderModel: describeModelIdentity(model) } : {}),
+      indexedVectors: this.index?.size ?? 0,
+      path: this.path,
+    };
   }
 
   async close(): Promise<void> {
@@ -442,6 +465,37 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 }
 
 const HYBRID_SETTING = 'retrieval.hybrid';
+/** The identity of the local model the store's vectors come from (JSON ModelIdentity). */
+const MODEL_IDENTITY_SETTING = 'embedder.model';
+
+function recordedModelIdentity(store: SqliteStore): ModelIdentity | undefined {
+  const recorded = store.getSetting(MODEL_IDENTITY_SETTING);
+  return recorded === undefined ? undefined : (JSON.parse(recorded) as ModelIdentity);
+}
+
+/**
+ * The store keeps the identity of the local model its vectors come from and refuses another: the embedder id
+ * names a model (`transformers:Xenova/all-MiniLM-L6-v2:q8`) but not which weights a --model-path folder holds. A
+ * store without a record (new, or made before identities were kept) records the model it is opened with.
+ */
+function recordModelIdentity(store: SqliteStore, embedder: Embedder | undefined, dbPath: string): void {
+  const identity = embedder?.modelIdentity;
+  if (!identity) return;
+  const recorded = recordedModelIdentity(store);
+  if (!recorded) {
+    store.setSetting(MODEL_IDENTITY_SETTING, JSON.stringify(identity));
+    return;
+  }
+  if (recorded.weights === identity.weights) return;
+  throw kbError(
+    'EMBEDDER_MISMATCH',
+    `${dbPath} was built with the model ${describeModelIdentity(recorded)}, but the model given is ` +
+      `${describeModelIdentity(identity)}: the same embedder id (${embedder.id}) with other weights, whose vectors ` +
+      'cannot be mixed. Point --model-path (modelPath, LOCALKB_MODEL_PATH) at the folder of the model the store ' +
+      'was built with, or ingest into a new --db for this model.',
+    { input: dbPath, details: { recorded, given: identity } },
+  );
+}
 /** The chunker options given to the store (the store's own `chunker` key records every open's). */
 const CHUNKER_SETTING = 'kb.chunker';
 /** Older stores' marker of the settings a complete ingest used; documents without their own record use it. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import { parseCommandArgs, stringOption } from '../args.js';
 import { formatAnswer, formatResults } from '../format.js';
-import { localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
+import { announceEmbedderNotice, localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
 
 const QUESTIONS = [
   'Who designed the Pharos of Alexandria?',
@@ -49,6 +49,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   try {
     // Offline always: the demo must never reach for the network.
     const kb = await LocalKnowledgeBase.open(dbPath, { ...localOptionsFrom('demo', args), offline: true });
+    announceEmbedderNotice('demo', kb);
     try {
       const summary = await kb.ingest([corpusDir()]);
       const questions = [];

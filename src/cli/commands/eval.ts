@@ -18,7 +18,7 @@ import { LocalKnowledgeBase } from '../../kb/local-knowledge-base.js';
 import type { RetrieveOptions } from '../../kb/types.js';
 import type { DocumentInput } from '../../types.js';
 import { integerOption, parseCommandArgs, stringOption } from '../args.js';
-import { localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
+import { announceEmbedderNotice, localOptionsFrom, MODEL_HELP, MODEL_OPTIONS } from '../open-kb.js';
 import { indexRebuildReporter, ProgressLine } from '../progress.js';
 import { rerankerFrom } from '../retrieval-options.js';
 import { generatorFrom } from './ask.js';
@@ -94,6 +94,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     ...localOptionsFrom('eval', args),
     generation: { generator },
   });
+  announceEmbedderNotice('eval', kb);
   const timings: Record<string, number> = {};
   try {
     const before = await kb.stats();
