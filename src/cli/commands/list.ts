@@ -28,7 +28,7 @@ export async function listCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.positionals.length > 0) {
-    throw usageError('list', `localkb list takes no positional arguments, got "${args.positionals[0]}".`);
+    throw usageError('list', `unexpected argument "${args.positionals[0]}" (it takes none).`);
   }
   if (stringOption(args, 'knowledge-base-id') !== undefined) {
     throw usageError(

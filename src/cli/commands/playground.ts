@@ -62,7 +62,7 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
   if (args.positionals.length > 0) {
     throw usageError(
       'playground',
-      `localkb playground takes no positional arguments, got "${args.positionals[0]}".`,
+      `unexpected argument "${args.positionals[0]}" (it takes none).`,
       args.positionals[0],
     );
   }
