@@ -2,8 +2,10 @@
  * npm run test:install — the real install, as a user's app gets it: `npm pack`, then a fresh app in a temporary
  * folder (no allowScripts, no environment variables but PATH and HOME) installs the tarball. It measures install time
  * and node_modules size, runs the examples there (CommonJS, ESM offline test with localkb/testing, strict
- * TypeScript) and `npx localkb demo`, checks that MiniLM without transformers.js names its npm install command, then
- * adds @huggingface/transformers (core + MiniLM) and embeds with a generated model. Prints JSON and a table.
+ * TypeScript) and `npx localkb demo`, checks that MiniLM without transformers.js and the LangChain/LlamaIndex
+ * adapters without their frameworks name their npm install commands, then adds @huggingface/transformers (core +
+ * MiniLM) and embeds with a generated model, and @langchain/core and retrieves through the LangChain adapter.
+ * Prints JSON and a table.
  *
  *   npx tsx scripts/test-install.ts [--keep] [--probe-onnxruntime-default]
  *
@@ -238,6 +240,26 @@ try {
     miniLm.stdout.trim().slice(0, 200),
   );
 
+  for (const [adapter, peer] of [
+    ['langchain', '@langchain/core'],
+    ['llamaindex', '@llamaindex/core'],
+  ] as const) {
+    const absent = await sh(
+      process.execPath,
+      [
+        '-e',
+        `import('localkb/${adapter}').then(() => process.exit(3), (e) => { console.log(e.code + ' ' + e.message); });`,
+      ],
+      app,
+    );
+    check(
+      `core only: localkb/${adapter} fails with DEPENDENCY_MISSING naming the install command`,
+      absent.stdout.startsWith('DEPENDENCY_MISSING') &&
+        absent.stdout.includes(`npm install ${peer}@${pkg.peerDependencies[peer]}`),
+      absent.stdout.trim().slice(0, 200),
+    );
+  }
+
   // TypeScript: the user's own compiler and Node types, strict, without skipLibCheck.
   const tsDeps = await must(
     'typescript for the app',
@@ -331,6 +353,38 @@ try {
     embed.stderr.slice(-400),
   );
   const largestWithPeer = largestPackages(modules, 6);
+
+  // 5. LangChain: the adapter's peer, installed as its DEPENDENCY_MISSING message says, then a retriever over a store.
+  const langchainRange: string = pkg.peerDependencies['@langchain/core'];
+  const beforeLangChain = folderBytes(modules);
+  const withLangChain = await must(
+    'LangChain install',
+    npm,
+    ['install', '--no-audit', '--no-fund', `@langchain/core@${langchainRange}`],
+    app,
+  );
+  figures['@langchain/core install s'] = Number(withLangChain.seconds.toFixed(1));
+  figures['@langchain/core adds MB'] = mb(folderBytes(modules) - beforeLangChain);
+  const langchain = await sh(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { LocalKnowledgeBase } from 'localkb'; import { LocalKbRetriever } from 'localkb/langchain';
+const kb = await LocalKnowledgeBase.open(process.argv[1], { embedder: 'none' });
+await kb.ingest([{ id: 'a', text: 'Fresnel lenses focus the lamp of a lighthouse.' }]);
+const [document] = await new LocalKbRetriever({ knowledgeBase: kb, k: 1 }).invoke('fresnel lens');
+console.log(document.metadata.documentId + ' ' + document.pageContent);
+await kb.close();`,
+      path.join(root, 'langchain.db'),
+    ],
+    app,
+  );
+  check(
+    'with @langchain/core: LocalKbRetriever retrieves from a store',
+    langchain.code === 0 && langchain.stdout.trim() === 'a Fresnel lenses focus the lamp of a lighthouse.',
+    langchain.stderr.slice(-400),
+  );
 
   console.log(
     JSON.stringify({ figures, checks, largestCore, largestWithPeer, node: process.version }, null, 1),
