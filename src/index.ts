@@ -193,6 +193,7 @@ export {
   PRICING_AS_OF,
   type PricingTable,
 } from './observe/pricing.js';
+export type { Attributes, Span, Tracer, TracerChoice } from './observe/tracing.js';
 export type { UsageErrorClass, UsageEvent, UsageListener } from './observe/usage.js';
 export type { PlaygroundGenerator } from './playground/playground-api.js';
 export { type Playground, type PlaygroundOptions, startPlayground } from './playground/playground-server.js';

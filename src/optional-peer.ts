@@ -1,6 +1,6 @@
 /**
  * Optional peer dependencies: heavy parts (transformers.js with onnxruntime, ~500 MB; mammoth for .docx, ~8 MB) and the
- * frameworks the adapters plug into (@langchain/core, @llamaindex/core) that an app installs only for
+ * frameworks the adapters plug into (@langchain/core, @llamaindex/core; @opentelemetry/api for spans) that an app installs only for
  * the feature that needs them. They are imported on first use; when one is missing the error names the exact
  * `npm install` command. OPTIONAL_PEERS is the one table of them, kept equal to package.json's peerDependencies.
  */
@@ -12,6 +12,7 @@ export const OPTIONAL_PEERS = {
   mammoth: '^1.13.0',
   '@langchain/core': '^1.0.0',
   '@llamaindex/core': '^0.6.0',
+  '@opentelemetry/api': '^1.9.0',
 } as const;
 
 export type OptionalPeer = keyof typeof OPTIONAL_PEERS;

@@ -2,8 +2,19 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describeModelIdentity } from '../embed/model-identity.js';
+import { tracedEmbedder } from '../embed/traced-embedder.js';
 import { isWorkerCapable, WorkerPoolEmbedder } from '../embed/worker-pool-embedder.js';
 import { isLocalKbError, kbError } from '../errors.js';
+import { ExtractiveGenerator } from '../generate/extractive-generator.js';
+import { tracedGenerator } from '../generate/traced-generator.js';
+import {
+  resolveTracer,
+  type Span,
+  type Tracer,
+  type TracerChoice,
+  traced,
+  tracedIterable,
+} from '../observe/tracing.js';
 import { checkOptions, declareOptions } from '../options.js';
 import type { HybridCandidate } from '../retrieve/index.js';
 import { HnswIndex, type IndexRebuildProgress } from '../store/hnsw-index.js';
@@ -46,6 +57,13 @@ import {
   type RetrieveOverrides,
 } from './local-retriever.js';
 import { RAG_ANSWERER_OPTIONS, RagAnswerer, type RagAnswererOptions } from './rag-answerer.js';
+import {
+  answerAttributes,
+  ingestAttributes,
+  ingestSummaryAttributes,
+  resultAttributes,
+  retrieveAttributes,
+} from './trace-attributes.js';
 import {
   type Answer,
   type AnswerStreamEvent,
@@ -91,6 +109,12 @@ export interface LocalKnowledgeBaseOptions {
   embedWorkers?: number;
   /** Told when the HNSW index has to be rebuilt from SQLite (missing, stale, damaged), and how the rebuild goes. */
   onIndexRebuild?: (progress: IndexRebuildProgress) => void;
+  /**
+   * OpenTelemetry spans for ingest, embed, retrieve and generate (with token and cost attributes): an
+   * OpenTelemetry Tracer, or `true` for the global provider's `localkb` tracer (needs @opentelemetry/api).
+   * Without it nothing is traced and nothing extra runs.
+   */
+  tracer?: TracerChoice;
 }
 
 export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOptions>(
@@ -112,6 +136,7 @@ export const LOCAL_KNOWLEDGE_BASE_OPTIONS = declareOptions<LocalKnowledgeBaseOpt
     embedBatchSize: 'integer',
     embedWorkers: 'integer',
     onIndexRebuild: 'function',
+    tracer: ['object', 'boolean'],
   },
   { embeddings: 'embedder', chunker: 'chunking', chunkOptions: 'chunking', generator: 'generation' },
 );
@@ -156,6 +181,9 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     private readonly retriever: LocalRetriever,
     private readonly answerer: RagAnswerer,
     private readonly embedBatchSize: number,
+    private readonly tracer: Tracer | undefined,
+    /** The embedder as the pipeline and retriever call it: traced when a tracer is given. */
+    private readonly embedCalls: Embedder | undefined,
     /**
      * Why the embedder is not what was hoped for: set when 'auto' fell back to the bundled USE on a new store.
      * The first ingest's summary carries it in `notes` too.
@@ -169,6 +197,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
 
   static async open(dbPath: string, options: LocalKnowledgeBaseOptions = {}): Promise<LocalKnowledgeBase> {
     checkOptions(LOCAL_KNOWLEDGE_BASE_OPTIONS, options);
+    const tracer = await resolveTracer(options.tracer);
     if (typeof dbPath !== 'string' || dbPath === '') {
       throw kbError(
         'INVALID_OPTION',
@@ -232,12 +261,20 @@ export class LocalKnowledgeBase implements KnowledgeBase {
           })
         : undefined;
       const tunedHybrid = store.getSetting(HYBRID_SETTING);
-      const retriever = new LocalRetriever(store, index, embedder, {
+      const embedCalls = embedder && tracedEmbedder(embedder, tracer);
+      const retriever = new LocalRetriever(store, index, embedCalls, {
         level: defaultResultLevel(layout),
         ...(tunedHybrid ? { hybrid: JSON.parse(tunedHybrid) as HybridOptions } : {}),
         ...options.retrieval,
       });
-      const answerer = new RagAnswerer(options.generation);
+      const answerer = new RagAnswerer(
+        tracer
+          ? {
+              ...options.generation,
+              generator: tracedGenerator(options.generation?.generator ?? new ExtractiveGenerator(), tracer),
+            }
+          : options.generation,
+      );
       return new LocalKnowledgeBase(
         resolved,
         store,
@@ -247,6 +284,8 @@ export class LocalKnowledgeBase implements KnowledgeBase {
         retriever,
         answerer,
         options.embedBatchSize ?? 64,
+        tracer,
+        embedCalls,
         notice,
       );
     } catch (error) {
@@ -258,6 +297,17 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   async ingest(input: string[] | DocumentInput[], options: IngestOptions = {}): Promise<IngestSummary> {
     this.assertOpen();
     checkOptions(INGEST_OPTIONS, options);
+    return traced(this.tracer, 'localkb.ingest', ingestAttributes(this.path, input), async (span) => {
+      const summary = await this.ingestUntraced(input, options);
+      span?.setAttributes(ingestSummaryAttributes(summary));
+      return summary;
+    });
+  }
+
+  private async ingestUntraced(
+    input: string[] | DocumentInput[],
+    options: IngestOptions,
+  ): Promise<IngestSummary> {
     const counter = this.embedder ? await this.embedder.tokenCounter() : wordCounter;
     const embedder = this.embedder;
     // Each document records the settings that chunked it, so new settings redo unchanged files and a
@@ -274,7 +324,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     this.store.setSetting(CHUNKER_SETTING, JSON.stringify(this.layout.chunking));
     const summary = await runIngest(
       {
-        embedder,
+        embedder: this.embedCalls,
         embedBatchSize: this.embedBatchSize,
         embedConcurrency: embedder instanceof WorkerPoolEmbedder ? embedder.threads + 1 : 1,
         listed: (_files, bytes) => {
@@ -347,7 +397,18 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   ): Promise<RetrievalResult[]> {
     this.assertOpen();
     checkOptions(LOCAL_RETRIEVE_OPTIONS, options);
-    return this.retriever.retrieve(query, options);
+    return this.tracedRetrieve(query, options);
+  }
+
+  private tracedRetrieve(
+    query: string,
+    options: RetrieveOptions & RetrieveOverrides,
+  ): Promise<RetrievalResult[]> {
+    return traced(this.tracer, 'localkb.retrieve', retrieveAttributes(this.path, options), async (span) => {
+      const results = await this.retriever.retrieve(query, options);
+      span?.setAttributes(resultAttributes(results));
+      return results;
+    });
   }
 
   /**
@@ -370,7 +431,16 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   ): Promise<Answer> {
     this.assertOpen();
     checkOptions(LOCAL_RETRIEVE_AND_GENERATE_OPTIONS, options);
-    return this.answerer.answer(question, options, (q, o) => this.retriever.retrieve(q, o));
+    return traced(
+      this.tracer,
+      'localkb.retrieve_and_generate',
+      retrieveAttributes(this.path, options),
+      async (span) => {
+        const answer = await this.answerer.answer(question, options, (q, o) => this.tracedRetrieve(q, o));
+        span?.setAttributes(answerAttributes(answer));
+        return answer;
+      },
+    );
   }
 
   async *retrieveAndGenerateStream(
@@ -379,7 +449,18 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   ): AsyncIterable<AnswerStreamEvent> {
     this.assertOpen();
     checkOptions(LOCAL_RETRIEVE_AND_GENERATE_OPTIONS, options);
-    yield* this.answerer.answerStream(question, options, (q, o) => this.retriever.retrieve(q, o));
+    const events = this.answerer.answerStream(question, options, (q, o) => this.tracedRetrieve(q, o));
+    yield* tracedIterable(
+      this.tracer,
+      'localkb.retrieve_and_generate',
+      { ...retrieveAttributes(this.path, options), 'localkb.stream': true },
+      async function* (span: Span | undefined) {
+        for await (const event of events) {
+          if (event.type === 'done') span?.setAttributes(answerAttributes(event.answer));
+          yield event;
+        }
+      },
+    );
   }
 
   /**
