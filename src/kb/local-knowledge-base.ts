@@ -3,10 +3,12 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describeModelIdentity } from '../embed/model-identity.js';
 import { tracedEmbedder } from '../embed/traced-embedder.js';
+import { normalize } from '../embed/vector-math.js';
 import { isWorkerCapable, WorkerPoolEmbedder } from '../embed/worker-pool-embedder.js';
 import { isLocalKbError, kbError } from '../errors.js';
 import { ExtractiveGenerator } from '../generate/extractive-generator.js';
 import { tracedGenerator } from '../generate/traced-generator.js';
+import { documentFromInput } from '../ingest/index.js';
 import {
   resolveTracer,
   type Span,
@@ -412,6 +414,73 @@ export class LocalKnowledgeBase implements KnowledgeBase {
   }
 
   /**
+   * Semantic search with a vector you embedded yourself (with this store's embedder, e.g. through LangChain):
+   * the `k` nearest passages, `filter` applied as in retrieve. Scores are on retrieve's [0, 1] scale.
+   */
+  async retrieveByVector(
+    vector: Float32Array | readonly number[],
+    options: Pick<RetrieveOptions, 'k' | 'filter'> = {},
+  ): Promise<RetrievalResult[]> {
+    this.assertOpen();
+    checkOptions(RETRIEVE_BY_VECTOR_OPTIONS, options);
+    const query = normalize(Float32Array.from(vector));
+    return traced(this.tracer, 'localkb.retrieve', retrieveAttributes(this.path, options), async (span) => {
+      const results = await this.retriever.retrieveByVector(query, options);
+      span?.setAttributes(resultAttributes(results));
+      return results;
+    });
+  }
+
+  /**
+   * Stores documents with vectors you computed, each document one chunk with its vector (LangChain's addVectors).
+   * The vectors must come from this store's embedder; a document id already stored is replaced.
+   */
+  async addVectors(
+    documents: DocumentInput[],
+    vectors: ReadonlyArray<Float32Array | readonly number[]>,
+  ): Promise<void> {
+    this.assertOpen();
+    const embedder = this.embedder;
+    if (!embedder) {
+      throw kbError('INVALID_OPTION', `${this.path} is a BM25-only store: it cannot hold vectors.`);
+    }
+    if (!Array.isArray(documents) || !Array.isArray(vectors) || documents.length !== vectors.length) {
+      throw kbError(
+        'INVALID_OPTION',
+        `addVectors needs one vector per document, got ${String(vectors?.length)} vectors for ` +
+          `${String(documents?.length)} documents.`,
+        { input: 'vectors' },
+      );
+    }
+    const counter = await embedder.tokenCounter();
+    const prepared = documents.map((input, i) => {
+      const document = documentFromInput(input);
+      const vector = Float32Array.from(vectors[i]!);
+      if (vector.length !== embedder.dimensions) {
+        throw kbError(
+          'DIMENSION_MISMATCH',
+          `The vector of document ${document.id} has ${vector.length} dimensions; this store's embedder ` +
+            `${embedder.id} makes ${embedder.dimensions}.`,
+          { input: document.id },
+        );
+      }
+      const chunk: Chunk = {
+        index: 0,
+        text: document.text,
+        start: 0,
+        end: document.text.length,
+        tokenCount: counter.count(document.text),
+      };
+      return { document, chunk, vector: normalize(vector) };
+    });
+    // Marked as chunked by no settings of the store's, so a later ingest of the same id chunks it anew.
+    for (const { document, chunk, vector } of prepared) {
+      this.writeDocument(document, [chunk], [vector], ADDED_VECTORS_CHUNKED_WITH);
+    }
+    this.index?.saveIfBehind();
+  }
+
+  /**
    * What a hybrid query fuses, every unit scored by both sides: for tuning fusion weights on labelled queries
    * (`tuneHybridWeights`), which fuses these in memory exactly as `retrieve` would.
    */
@@ -577,6 +646,14 @@ function recordModelIdentity(store: SqliteStore, embedder: Embedder | undefined,
     { input: dbPath, details: { recorded, given: identity } },
   );
 }
+
+/** What documents stored by addVectors record as the settings that chunked them. */
+const ADDED_VECTORS_CHUNKED_WITH = 'addVectors';
+
+const RETRIEVE_BY_VECTOR_OPTIONS = declareOptions<Pick<RetrieveOptions, 'k' | 'filter'>>('retrieveByVector', {
+  k: 'integer',
+  filter: 'object',
+});
 /** The chunker options given to the store (the store's own `chunker` key records every open's). */
 const CHUNKER_SETTING = 'kb.chunker';
 /** Older stores' marker of the settings a complete ingest used; documents without their own record use it. */

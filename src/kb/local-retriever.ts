@@ -9,6 +9,7 @@ import {
   queryPhrases,
   type Reranker,
   rerankScore,
+  semanticScore,
   validateFilter,
 } from '../retrieve/index.js';
 import type { ChunkIdSet } from '../retrieve/metadata-index.js';
@@ -213,6 +214,47 @@ export class LocalRetriever {
     return results.slice(0, k).map((r) => {
       const section = r.chunk.parentChunkId !== undefined ? chunks.get(r.chunk.parentChunkId) : undefined;
       return toRetrievalResult(r.chunk, r.score, r.rawScore, section);
+    });
+  }
+
+  /**
+   * The `k` stored passages nearest to a vector the caller embedded with this store's embedder (semantic search
+   * without a query text, as LangChain's similaritySearchVectorWithScore asks), the filter applied as in retrieve.
+   */
+  async retrieveByVector(
+    vector: Float32Array,
+    options: Pick<RetrieveOptions, 'k' | 'filter'> = {},
+  ): Promise<RetrievalResult[]> {
+    const k = checkK(options.k ?? 5);
+    if (!this.embedder || !this.index) {
+      throw kbError(
+        'INVALID_OPTION',
+        `${this.store.path} is a BM25-only store: it holds no vectors to search.`,
+      );
+    }
+    if (vector.length !== this.embedder.dimensions) {
+      throw kbError(
+        'DIMENSION_MISMATCH',
+        `The query vector has ${vector.length} dimensions; this store's embedder ${this.embedder.id} makes ` +
+          `${this.embedder.dimensions}. Embed the query with the store's embedder.`,
+        { input: 'vector' },
+      );
+    }
+    this.index.refreshIfStale();
+    const filter = options.filter === undefined ? undefined : validateFilter(options.filter);
+    const allowed = filter ? this.allowedChunkIds(filter) : undefined;
+    if (allowed && allowed.size === 0) return [];
+    const hits = this.dense(vector, k, allowed);
+    const chunks = new Map(this.store.getChunks(hits.map((hit) => hit.id)).map((c) => [c.id, c]));
+    const parentIds = [...chunks.values()].flatMap((c) =>
+      c.parentChunkId !== undefined ? [c.parentChunkId] : [],
+    );
+    const parents = new Map(this.store.getChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
+    return hits.flatMap((hit) => {
+      const chunk = chunks.get(hit.id);
+      if (!chunk) return [];
+      const section = chunk.parentChunkId !== undefined ? parents.get(chunk.parentChunkId) : undefined;
+      return [toRetrievalResult(chunk, semanticScore(hit.score), hit.score, section)];
     });
   }
 
