@@ -4,6 +4,7 @@
  * apart, counting throttled attempts per call, and mapping what the SDK throws to a LocalKbError that names the
  * operation, the input at fault and the fix. Callers keep their own wording; the logic lives here.
  */
+import { type TimeoutFacts, timeoutFacts } from './aws-clients.js';
 import { isLocalKbError, kbError, type LocalKbError } from './errors.js';
 
 /** What an SDK ServiceException (or any thrown value) may carry. */
@@ -83,6 +84,8 @@ export interface CallTrace {
   headers: Record<string, string>;
   /** Attempts answered with a throttle, including those the SDK retried. */
   throttledAttempts: number;
+  /** Where the last attempt was sent, e.g. https://bedrock-runtime.us-east-1.amazonaws.com. */
+  endpoint?: string;
 }
 
 interface TraceableCommand {
@@ -96,6 +99,11 @@ export function traceCall(command: TraceableCommand): CallTrace {
   command.middlewareStack.add(
     (next: (args: unknown) => Promise<{ response?: { headers?: Record<string, string> } }>) =>
       async (args: unknown) => {
+        const request = (args as { request?: { protocol?: string; hostname?: string; port?: number } })
+          .request;
+        if (request?.hostname) {
+          trace.endpoint = `${request.protocol ?? 'https:'}//${request.hostname}${request.port ? `:${request.port}` : ''}`;
+        }
         try {
           const result = await next(args);
           trace.headers = result.response?.headers ?? {};
@@ -148,6 +156,15 @@ export function mapAwsError(error: unknown, mapping: AwsErrorMapping): LocalKbEr
   if (e.$metadata?.requestId) details.requestId = e.$metadata.requestId;
   if (e.$metadata?.attempts !== undefined) details.attempts = e.$metadata.attempts;
   const message = (e.message ?? String(error)).replace(/\.\s*$/, '');
+  const timeout = timeoutFacts(error);
+  if (timeout || e.name === 'TimeoutError') {
+    const facts = timeout ? { ...timeout } : {};
+    return kbError('TIMEOUT', timeoutMessage(mapping.call, timeout, message), {
+      input,
+      cause: error,
+      details: { ...details, ...facts },
+    });
+  }
   if (isThrottle(error)) {
     return kbError('THROTTLED', mapping.throttled(message), { input, cause: error, details });
   }
@@ -162,4 +179,23 @@ export function mapAwsError(error: unknown, mapping: AwsErrorMapping): LocalKbEr
     cause: error,
     details,
   });
+}
+
+/** "`call` timed out: what went silent, for how long, under which option; the fix." */
+export function timeoutMessage(call: string, facts: TimeoutFacts | undefined, sdkMessage = ''): string {
+  if (!facts) {
+    return (
+      `${call} timed out (${sdkMessage}); check the endpoint and the network, or raise the timeouts of the ` +
+      "client's requestHandler."
+    );
+  }
+  const what =
+    facts.kind === 'connect'
+      ? `no connection to ${facts.endpoint} within ${facts.ms} ms (timeouts.connectMs)`
+      : `${facts.endpoint} sent nothing for ${facts.ms} ms (timeouts.idleMs)`;
+  const option = facts.kind === 'connect' ? 'connectMs' : 'idleMs';
+  return (
+    `${call} timed out: ${what}. Check the endpoint and the network, or raise it, e.g. ` +
+    `{ timeouts: { ${option}: ${facts.ms * 4} } }.`
+  );
 }

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   STREAM_INTERRUPTED: 'A response stream failed after some output was received.',
   GENERATION_FAILED: 'A generator failed.',
   ABORTED: 'The operation was aborted by the caller.',
+  TIMEOUT:
+    'A remote endpoint did not connect, or went silent while answering, within the configured timeouts.',
   SESSION_NOT_FOUND:
     'A sessionId names no session this knowledge base issued (never issued, expired, or from another server).',
   KNOWLEDGE_BASE_ERROR: 'A managed Bedrock Knowledge Base operation failed.',

@@ -4,6 +4,7 @@
  * else under src/ is internal and may change without notice; `localkb/testing` is the Bedrock emulator.
  */
 
+export type { RemoteCallOptions, RemoteTimeouts, RetryPolicy } from './aws-clients.js';
 export {
   ResponseCache,
   type ResponseCacheOptions,
@@ -15,7 +16,6 @@ export {
   CohereEmbedder,
   type CohereEmbedderOptions,
   type EmbeddingUsageEvent,
-  type ThrottleBackoffOptions,
   type TitanDimensions,
   TitanEmbedder,
   type TitanEmbedderOptions,

@@ -1,8 +1,9 @@
 /**
  * Amazon Bedrock embedders: Titan Text Embeddings (v1, v2) and Cohere Embed v3, over InvokeModel.
- * Requests run with bounded concurrency; throttling that outlasts the SDK's own retries gets exponential
- * backoff with full jitter. This file imports only src/types.ts, src/errors.ts, src/aws-errors.ts and this
- * folder (stage rule), so its usage events are typed structurally to match src/observe's UsageEvent.
+ * Requests run with bounded concurrency, with localkb's one retry policy (adaptive, bounded, full jitter) and
+ * timeouts (src/aws-clients.ts). This file imports only src/types.ts, src/errors.ts, src/options.ts,
+ * src/aws-errors.ts, src/aws-clients.ts and this folder (stage rule), so its usage events are typed
+ * structurally to match src/observe's UsageEvent.
  */
 
 import {
@@ -10,7 +11,13 @@ import {
   type BedrockRuntimeClientConfig,
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
-import { awsErrorClass, awsErrorName, isThrottle, mapAwsError, traceCall } from '../aws-errors.js';
+import {
+  REMOTE_CALL_SHAPE,
+  type RemoteCallOptions,
+  remoteSettings,
+  withRemoteDefaults,
+} from '../aws-clients.js';
+import { awsErrorClass, awsErrorName, mapAwsError, traceCall } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { checkOptions, declareOptions, type OptionShape } from '../options.js';
 import type { Embedder, EmbedOptions, TokenCounter } from '../types.js';
@@ -29,38 +36,25 @@ export interface EmbeddingUsageEvent {
   timestamp: number;
 }
 
-export interface ThrottleBackoffOptions {
-  /** Extra attempts after the SDK gave up on a throttled request. Default 4. */
-  maxRetries?: number;
-  /** First backoff ceiling in ms; doubles per retry, with full jitter. Default 500. */
-  baseDelayMs?: number;
-  /** Largest backoff ceiling in ms. Default 20000. */
-  maxDelayMs?: number;
-}
-
-export interface BedrockEmbedderOptions {
-  /** A ready client; when given, `clientConfig` is ignored. */
+export interface BedrockEmbedderOptions extends RemoteCallOptions {
+  /** A ready client; when given, `clientConfig`, `retry` and `timeouts` are ignored. */
   client?: BedrockRuntimeClient;
-  /** Region, credentials, endpoint…; without it the SDK's standard configuration chain applies. */
+  /**
+   * Region, credentials, endpoint…; without it the SDK's standard configuration chain applies. Its own
+   * requestHandler, retryStrategy or maxAttempts replace localkb's timeouts or retry policy.
+   */
   clientConfig?: BedrockRuntimeClientConfig;
   /** Requests in flight at once. Default 4. */
   concurrency?: number;
-  backoff?: ThrottleBackoffOptions;
   /** Called once per InvokeModel call with its token count, latency and error class. */
   onUsage?: (event: EmbeddingUsageEvent) => void;
 }
 
-const BACKOFF_OPTIONS = declareOptions<ThrottleBackoffOptions>('backoff', {
-  maxRetries: 'integer',
-  baseDelayMs: 'number',
-  maxDelayMs: 'number',
-});
-
 const BEDROCK_EMBEDDER_SHAPE: OptionShape<BedrockEmbedderOptions> = {
+  ...REMOTE_CALL_SHAPE,
   client: 'object',
   clientConfig: 'object',
   concurrency: 'integer',
-  backoff: BACKOFF_OPTIONS,
   onUsage: 'function',
 };
 
@@ -82,12 +76,6 @@ export function approximateBedrockTokenCount(text: string): number {
 
 const approximateCounter: TokenCounter = { count: approximateBedrockTokenCount };
 
-interface BackoffSettings {
-  maxRetries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
 function positiveInteger(
   value: unknown,
   name: string,
@@ -103,29 +91,6 @@ function positiveInteger(
   return value;
 }
 
-function nonNegative(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw kbError('INVALID_OPTION', `${name} must be a number ≥ 0, got ${String(value)}.`, { input: name });
-  }
-  return value;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** The parts Titan and Cohere share: the client, the request loop, backoff, concurrency and error mapping. */
 abstract class BedrockEmbedder implements Embedder {
   abstract readonly id: string;
@@ -134,21 +99,14 @@ abstract class BedrockEmbedder implements Embedder {
   readonly modelId: string;
   readonly concurrency: number;
   readonly #client: BedrockRuntimeClient;
-  readonly #backoff: BackoffSettings;
   readonly #onUsage: BedrockEmbedderOptions['onUsage'];
 
   protected constructor(modelId: string, options: BedrockEmbedderOptions) {
     this.modelId = modelId;
     this.concurrency = positiveInteger(options.concurrency, 'concurrency', 4, 64);
-    this.#backoff = {
-      maxRetries:
-        options.backoff?.maxRetries === 0
-          ? 0
-          : positiveInteger(options.backoff?.maxRetries, 'backoff.maxRetries', 4, 20),
-      baseDelayMs: nonNegative(options.backoff?.baseDelayMs, 'backoff.baseDelayMs', 500),
-      maxDelayMs: nonNegative(options.backoff?.maxDelayMs, 'backoff.maxDelayMs', 20_000),
-    };
-    this.#client = options.client ?? new BedrockRuntimeClient(options.clientConfig ?? {});
+    const settings = remoteSettings(options);
+    this.#client =
+      options.client ?? new BedrockRuntimeClient(withRemoteDefaults(options.clientConfig, settings));
     this.#onUsage = options.onUsage;
   }
 
@@ -197,7 +155,7 @@ abstract class BedrockEmbedder implements Embedder {
       while (failure === undefined && next < batches.length) {
         const index = next++;
         try {
-          results[index] = await this.#embedBatch(batches[index]!, kind, controller.signal);
+          results[index] = await this.#invoke(batches[index]!, kind, controller.signal);
           done += batches[index]!.length;
           options.onProgress?.(done, total);
         } catch (error) {
@@ -214,22 +172,6 @@ abstract class BedrockEmbedder implements Embedder {
     if (options.signal?.aborted) throw this.#aborted(failure);
     if (failure !== undefined) throw this.#toError(failure);
     return results.flat();
-  }
-
-  async #embedBatch(
-    batch: string[],
-    kind: 'query' | 'document',
-    signal: AbortSignal,
-  ): Promise<Float32Array[]> {
-    for (let retry = 0; ; retry++) {
-      try {
-        return await this.#invoke(batch, kind, signal);
-      } catch (error) {
-        if (!isThrottle(error) || retry >= this.#backoff.maxRetries || signal.aborted) throw error;
-        const ceiling = Math.min(this.#backoff.maxDelayMs, this.#backoff.baseDelayMs * 2 ** retry);
-        await sleep(Math.random() * ceiling, signal);
-      }
-    }
   }
 
   async #invoke(batch: string[], kind: 'query' | 'document', signal: AbortSignal): Promise<Float32Array[]> {
@@ -338,8 +280,8 @@ abstract class BedrockEmbedder implements Embedder {
       call: `Embedding with ${this.modelId}`,
       aborted: abortedMessage(this.modelId),
       throttled: () =>
-        `Bedrock kept throttling ${this.modelId} after the SDK's retries and ${this.#backoff.maxRetries} backoff ` +
-        'retries; lower concurrency, raise backoff.maxRetries, or request a quota increase.',
+        `Bedrock kept throttling ${this.modelId} after all retries; lower concurrency, raise retry.maxAttempts, ` +
+        'or request a quota increase.',
       malformed: (message) =>
         `${this.modelId} answered an embedding request with a body that cannot be parsed (${message}).`,
     });

@@ -8,7 +8,6 @@ export {
   DEFAULT_COHERE_EMBED_MODEL_ID,
   DEFAULT_TITAN_EMBED_MODEL_ID,
   type EmbeddingUsageEvent,
-  type ThrottleBackoffOptions,
   TITAN_MAX_INPUT_TOKENS,
   type TitanDimensions,
   TitanEmbedder,

@@ -16,7 +16,8 @@ import {
   BEDROCK_CLIENT_SHAPE,
   type BedrockClientOptions,
   configSecrets,
-  createBedrockRuntimeClient,
+  createBedrockRuntime,
+  quietStream,
   resolveModelId,
   streamFailure,
   toLocalKbError,
@@ -60,6 +61,7 @@ export const BEDROCK_CONVERSE_GENERATOR_OPTIONS = declareOptions<BedrockConverse
 export class BedrockConverseGenerator implements Generator {
   readonly modelId: string;
   readonly #client: BedrockRuntimeClient;
+  readonly #idleMs: number;
   readonly #defaults: Omit<GenerateOptions, 'signal'>;
   readonly #additionalFields: Record<string, unknown> | undefined;
   readonly #onUsage: UsageListener | undefined;
@@ -68,7 +70,9 @@ export class BedrockConverseGenerator implements Generator {
   constructor(options: BedrockConverseGeneratorOptions = {}) {
     checkOptions(BEDROCK_CONVERSE_GENERATOR_OPTIONS, options);
     this.modelId = resolveModelId(options.modelId ?? DEFAULT_CONVERSE_MODEL_ID);
-    this.#client = createBedrockRuntimeClient(options);
+    const runtime = createBedrockRuntime(options);
+    this.#client = runtime.client;
+    this.#idleMs = runtime.settings.idleMs;
     this.#defaults = options.defaults ?? {};
     this.#additionalFields = options.additionalModelRequestFields;
     this.#onUsage = options.onUsage;
@@ -129,13 +133,20 @@ export class BedrockConverseGenerator implements Generator {
     let usage: TokenUsage | undefined;
     try {
       if (merged.signal?.aborted) throw abortedError(modelId);
-      const response = await this.#client.send(command, { abortSignal: merged.signal });
+      const context = { modelId, operation: 'ConverseStream', signal: merged.signal };
+      const quiet = quietStream(context, this.#idleMs, trace);
+      const response = await this.#client.send(command, { abortSignal: quiet.abortSignal });
       if (!response.stream) {
         throw kbError('MODEL_RESPONSE_MALFORMED', `${modelId} answered ConverseStream without a stream.`, {
           input: modelId,
         });
       }
-      for await (const event of abortable<ConverseStreamOutput>(response.stream, merged.signal, modelId)) {
+      for await (const event of abortable<ConverseStreamOutput>(
+        response.stream,
+        merged.signal,
+        modelId,
+        quiet.idle,
+      )) {
         eventsSeen += 1;
         const delta = event.contentBlockDelta?.delta?.text;
         if (delta) {

@@ -8,7 +8,7 @@ import {
   BEDROCK_CLIENT_SHAPE,
   type BedrockClientOptions,
   configSecrets,
-  createBedrockRuntimeClient,
+  createBedrockRuntime,
   resolveModelId,
   toLocalKbError,
   traceCall,
@@ -105,7 +105,7 @@ export class BedrockImageGenerator {
     checkOptions(BEDROCK_IMAGE_GENERATOR_OPTIONS, options);
     this.modelId = resolveModelId(options.modelId ?? DEFAULT_IMAGE_MODEL_ID);
     this.family = options.family ?? imageFamilyOf(this.modelId);
-    this.#client = createBedrockRuntimeClient(options);
+    this.#client = createBedrockRuntime(options).client;
     this.#onUsage = options.onUsage;
     this.#logger = safeLogger(options.logger, configSecrets(options.clientConfig));
   }

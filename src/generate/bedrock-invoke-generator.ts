@@ -16,8 +16,9 @@ import {
   type BedrockClientOptions,
   type CallTrace,
   configSecrets,
-  createBedrockRuntimeClient,
+  createBedrockRuntime,
   headerNumber,
+  quietStream,
   resolveModelId,
   streamFailure,
   toLocalKbError,
@@ -73,6 +74,7 @@ export class BedrockInvokeGenerator implements Generator {
   readonly modelId: string;
   readonly #family: ModelFamily | undefined;
   readonly #client: BedrockRuntimeClient;
+  readonly #idleMs: number;
   readonly #defaults: Omit<GenerateOptions, 'signal'>;
   readonly #onUsage: UsageListener | undefined;
   readonly #logger: Logger;
@@ -83,7 +85,9 @@ export class BedrockInvokeGenerator implements Generator {
     if (options.family !== undefined) invokeAdapter(options.family);
     else modelFamilyOf(this.modelId);
     this.#family = options.family;
-    this.#client = createBedrockRuntimeClient(options);
+    const runtime = createBedrockRuntime(options);
+    this.#client = runtime.client;
+    this.#idleMs = runtime.settings.idleMs;
     this.#defaults = options.defaults ?? {};
     this.#onUsage = options.onUsage;
     this.#logger = safeLogger(options.logger, configSecrets(options.clientConfig));
@@ -143,13 +147,20 @@ export class BedrockInvokeGenerator implements Generator {
     let guardrailAction: unknown;
     try {
       if (merged.signal?.aborted) throw abortedError(modelId);
-      const response = await this.#client.send(command, { abortSignal: merged.signal });
+      const context = { modelId, operation: 'InvokeModelWithResponseStream', signal: merged.signal };
+      const quiet = quietStream(context, this.#idleMs, trace);
+      const response = await this.#client.send(command, { abortSignal: quiet.abortSignal });
       if (!response.body) {
         throw kbError('MODEL_RESPONSE_MALFORMED', `${modelId} answered without a response stream.`, {
           input: modelId,
         });
       }
-      for await (const event of abortable<ResponseStream>(response.body, merged.signal, modelId)) {
+      for await (const event of abortable<ResponseStream>(
+        response.body,
+        merged.signal,
+        modelId,
+        quiet.idle,
+      )) {
         eventsSeen += 1;
         throwIfStreamException(event);
         if (!event.chunk?.bytes) continue;

@@ -5,19 +5,29 @@
  */
 
 import { BedrockRuntimeClient, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
-import { mapAwsError } from '../aws-errors.js';
+import {
+  REMOTE_CALL_SHAPE,
+  type RemoteCallOptions,
+  type RemoteSettings,
+  remoteSettings,
+  withRemoteDefaults,
+} from '../aws-clients.js';
+import { type CallTrace, mapAwsError, timeoutMessage } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
 import type { OptionShape } from '../options.js';
 
-export interface BedrockClientOptions {
-  /** A ready client; when given, `clientConfig` is ignored. */
+export interface BedrockClientOptions extends RemoteCallOptions {
+  /**
+   * A ready client; when given, `clientConfig` is ignored, and so are `retry` and `timeouts` but for
+   * `timeouts.idleMs` between stream events: the client keeps its own handler and retry strategy.
+   */
   client?: BedrockRuntimeClient;
   /**
-   * Extra client configuration (region, credentials, endpoint, retryStrategy, requestHandler…). Without it the
-   * SDK's standard chain applies: AWS_REGION / profile, the credential chain, and
-   * AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
+   * Extra client configuration (region, credentials, endpoint…). Without it the SDK's standard chain applies:
+   * AWS_REGION / profile, the credential chain, and AWS_ENDPOINT_URL_BEDROCK_RUNTIME. Its own requestHandler,
+   * retryStrategy or maxAttempts replace localkb's timeouts or retry policy.
    */
   clientConfig?: BedrockRuntimeClientConfig;
   /** Called once per model call with tokens, latency and error class. */
@@ -27,14 +37,24 @@ export interface BedrockClientOptions {
 
 /** The client settings every Bedrock generator takes; spread it into a generator's declaration. */
 export const BEDROCK_CLIENT_SHAPE: OptionShape<BedrockClientOptions> = {
+  ...REMOTE_CALL_SHAPE,
   client: 'object',
   clientConfig: 'object',
   onUsage: 'function',
   logger: 'object',
 };
 
-export function createBedrockRuntimeClient(options: BedrockClientOptions): BedrockRuntimeClient {
-  return options.client ?? new BedrockRuntimeClient(options.clientConfig ?? {});
+/** A runtime client with localkb's timeouts and retry policy, and the settings it was built with. */
+export interface BedrockRuntime {
+  client: BedrockRuntimeClient;
+  settings: RemoteSettings;
+}
+
+export function createBedrockRuntime(options: BedrockClientOptions): BedrockRuntime {
+  const settings = remoteSettings(options);
+  const client =
+    options.client ?? new BedrockRuntimeClient(withRemoteDefaults(options.clientConfig, settings));
+  return { client, settings };
 }
 
 /** Secret strings from a static credentials object, so the logger can scrub them should they ever appear. */
@@ -47,6 +67,16 @@ export function configSecrets(config: BedrockRuntimeClientConfig | undefined): s
 }
 
 export { type CallTrace, traceCall } from '../aws-errors.js';
+
+/** TIMEOUT for a stream that went `idleMs` without an event. */
+export function streamIdleError(context: BedrockCallContext, idleMs: number, trace: CallTrace): LocalKbError {
+  const { modelId, operation } = context;
+  const facts = { kind: 'idle' as const, ms: idleMs, endpoint: trace.endpoint ?? 'the Bedrock endpoint' };
+  return kbError('TIMEOUT', timeoutMessage(`Bedrock ${operation} on ${modelId}`, facts), {
+    input: modelId,
+    details: { operation, ...facts },
+  });
+}
 
 export function abortedError(input: string, cause?: unknown): LocalKbError {
   return kbError('ABORTED', abortedMessage(input), { input, ...(cause === undefined ? {} : { cause }) });
@@ -93,15 +123,58 @@ export function toLocalKbError(error: unknown, context: BedrockCallContext): Loc
 }
 
 /**
+ * The abort signal and idle settings of one streaming call: the request ends when the caller aborts or when no
+ * event arrived for `idleMs` (then the stream fails with TIMEOUT).
+ */
+export function quietStream(
+  context: BedrockCallContext,
+  idleMs: number,
+  trace: CallTrace,
+): { abortSignal: AbortSignal; idle: StreamIdle } {
+  const controller = new AbortController();
+  const abortSignal = context.signal
+    ? AbortSignal.any([context.signal, controller.signal])
+    : controller.signal;
+  return {
+    abortSignal,
+    idle: {
+      ms: idleMs,
+      error: () => streamIdleError(context, idleMs, trace),
+      onIdle: () => controller.abort(),
+    },
+  };
+}
+
+/** What a stream does when it goes quiet: after `ms` without an event, `onIdle` (which cancels the request) and `error`. */
+export interface StreamIdle {
+  ms: number;
+  error: () => LocalKbError;
+  onIdle: () => void;
+}
+
+/**
  * Iterates `source`, rejecting with ABORTED as soon as `signal` aborts, even while a chunk is pending
- * (the SDK's abortSignal does not always reach a response body that is already streaming).
+ * (the SDK's abortSignal does not always reach a response body that is already streaming), and with
+ * `idle.error()` when no event arrives for `idle.ms`.
  */
 export async function* abortable<T>(
   source: AsyncIterable<T>,
   signal: AbortSignal | undefined,
   input: string,
+  idle?: StreamIdle,
 ) {
   const iterator = source[Symbol.asyncIterator]();
+  const nextEvent = (): Promise<IteratorResult<T>> => {
+    if (!idle) return iterator.next();
+    let timer: NodeJS.Timeout | undefined;
+    const quiet = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        idle.onIdle();
+        reject(idle.error());
+      }, idle.ms);
+    });
+    return Promise.race([iterator.next(), quiet]).finally(() => clearTimeout(timer));
+  };
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     if (!signal) return;
@@ -114,7 +187,7 @@ export async function* abortable<T>(
   try {
     while (true) {
       if (signal?.aborted) throw abortedError(input);
-      const step = await Promise.race([iterator.next(), aborted]);
+      const step = await Promise.race([nextEvent(), aborted]);
       if (step.done) {
         exhausted = true;
         return;
@@ -139,8 +212,8 @@ export function headerNumber(headers: Record<string, string>, name: string): num
 /**
  * The error of a response stream that failed. Before the first event nothing was shown (and the SDK may have
  * retried), so the plain mapping applies; after it the caller has partial output: STREAM_INTERRUPTED carries it
- * in `details.partialText`. An abort stays ABORTED and a chunk that cannot be read stays
- * MODEL_RESPONSE_MALFORMED, each with the partial text too.
+ * in `details.partialText`. An abort stays ABORTED, a stream gone quiet TIMEOUT, and a chunk that cannot be
+ * read MODEL_RESPONSE_MALFORMED, each with the partial text too.
  */
 export function streamFailure(
   error: unknown,
@@ -149,7 +222,7 @@ export function streamFailure(
   const { modelId, operation, partialText, eventsSeen } = context;
   const mapped = toLocalKbError(error, context);
   if (eventsSeen === 0) return mapped;
-  if (mapped.code === 'ABORTED' || mapped.code === 'MODEL_RESPONSE_MALFORMED') {
+  if (mapped.code === 'ABORTED' || mapped.code === 'TIMEOUT' || mapped.code === 'MODEL_RESPONSE_MALFORMED') {
     return kbError(mapped.code, mapped.message, {
       input: modelId,
       cause: error,

@@ -24,6 +24,12 @@ import {
   type StorageConfiguration,
   type VectorIngestionConfiguration,
 } from '@aws-sdk/client-bedrock-agent';
+import {
+  REMOTE_CALL_SHAPE,
+  type RemoteCallOptions,
+  remoteSettings,
+  withRemoteDefaults,
+} from '../aws-clients.js';
 import { clientRegion } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
 import { checkOptions, declareOptions, type OptionShape } from '../options.js';
@@ -34,7 +40,7 @@ import {
   validateWaitTimes,
 } from './bedrock-knowledge-base.js';
 
-export interface BedrockKnowledgeBaseAdminOptions {
+export interface BedrockKnowledgeBaseAdminOptions extends RemoteCallOptions {
   /** A ready client; when given, `clientConfig` is ignored and close() leaves it open. */
   client?: BedrockAgentClient;
   /** Region, credentials, endpoint (AWS_ENDPOINT_URL_BEDROCK_AGENT is honoured by the SDK), retries… */
@@ -95,6 +101,7 @@ export interface IngestionJobResult {
 }
 
 const ADMIN_OPTIONS = declareOptions<BedrockKnowledgeBaseAdminOptions>('BedrockKnowledgeBaseAdmin', {
+  ...REMOTE_CALL_SHAPE,
   client: 'object',
   clientConfig: 'object',
   pollIntervalMs: 'number',
@@ -159,7 +166,9 @@ export class BedrockKnowledgeBaseAdmin {
   constructor(options: BedrockKnowledgeBaseAdminOptions = {}) {
     checkOptions(ADMIN_OPTIONS, options);
     validateWaitTimes(options);
-    this.#client = options.client ?? new BedrockAgentClient(options.clientConfig ?? {});
+    this.#client =
+      options.client ??
+      new BedrockAgentClient(withRemoteDefaults(options.clientConfig, remoteSettings(options)));
     this.#ownsClient = options.client === undefined;
     this.#pollIntervalMs = options.pollIntervalMs ?? 5000;
     this.#timeoutMs = options.timeoutMs ?? 30 * 60_000;

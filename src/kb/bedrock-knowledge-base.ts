@@ -33,6 +33,12 @@ import {
   RetrieveCommand,
   type RetrievedReference,
 } from '@aws-sdk/client-bedrock-agent-runtime';
+import {
+  REMOTE_CALL_SHAPE,
+  type RemoteCallOptions,
+  remoteSettings,
+  withRemoteDefaults,
+} from '../aws-clients.js';
 import { awsErrorClass, clientRegion, mapAwsError, traceCall } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { documentFromInput, loadPaths } from '../ingest/index.js';
@@ -91,7 +97,7 @@ export interface BedrockRetrieveOptions extends RetrieveOptions {
   reranking?: BedrockRerankingOptions | null;
 }
 
-export interface BedrockKnowledgeBaseOptions {
+export interface BedrockKnowledgeBaseOptions extends RemoteCallOptions {
   /** The knowledge base id (10 letters and digits, from the console or CreateKnowledgeBase). */
   knowledgeBaseId: string;
   /** The CUSTOM data source `ingest` and `delete` use. Default: the knowledge base's only CUSTOM data source. */
@@ -106,8 +112,8 @@ export interface BedrockKnowledgeBaseOptions {
   guardrail?: { id: string; version: string };
   /**
    * Configuration for both clients. Without it the SDK's standard chain applies: AWS_REGION / profile, the
-   * credential chain, and AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME / AWS_ENDPOINT_URL_BEDROCK_AGENT. Default retries:
-   * 5 attempts with the SDK's exponential backoff (Knowledge Base APIs throttle at a few requests per second).
+   * credential chain, and AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME / AWS_ENDPOINT_URL_BEDROCK_AGENT. Retries and
+   * timeouts follow `retry` and `timeouts` unless it sets its own requestHandler, retryStrategy or maxAttempts.
    */
   clientConfig?: BedrockKnowledgeBaseClientConfig;
   /** Ready clients; when given they are used as they are and left open by close(). */
@@ -136,6 +142,7 @@ export const BEDROCK_KNOWLEDGE_BASE_OPTIONS = declareOptions<BedrockKnowledgeBas
     promptTemplate: 'string',
     inferenceConfig: INFERENCE_CONFIG_OPTIONS,
     guardrail: RETRIEVE_AND_GENERATE_OPTION_SHAPE.guardrail,
+    ...REMOTE_CALL_SHAPE,
     clientConfig: 'object',
     agentRuntimeClient: 'object',
     agentClient: 'object',
@@ -150,9 +157,6 @@ const BEDROCK_RETRIEVE_OPTIONS = declareOptions<BedrockRetrieveOptions>('retriev
   ...RETRIEVE_OPTION_SHAPE,
   reranking: ['object', 'null'],
 });
-
-/** Retries for clients this class creates: the SDK's standard mode with more attempts than its default 3. */
-const DEFAULT_MAX_ATTEMPTS = 5;
 
 export class BedrockKnowledgeBase implements KnowledgeBase {
   readonly knowledgeBaseId: string;
@@ -176,13 +180,13 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
     this.#dataSourceId = options.dataSourceId;
     this.#pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.#timeoutMs = options.timeoutMs ?? 15 * 60_000;
-    const config = options.clientConfig ?? {};
-    const withRetries =
-      config.maxAttempts === undefined && config.retryStrategy === undefined
-        ? { ...config, maxAttempts: DEFAULT_MAX_ATTEMPTS }
-        : config;
-    this.#runtime = options.agentRuntimeClient ?? new BedrockAgentRuntimeClient(withRetries);
-    this.#agent = options.agentClient ?? new BedrockAgentClient(withRetries as BedrockAgentClientConfig);
+    const settings = remoteSettings(options);
+    const config = options.clientConfig;
+    this.#runtime =
+      options.agentRuntimeClient ?? new BedrockAgentRuntimeClient(withRemoteDefaults(config, settings));
+    this.#agent =
+      options.agentClient ??
+      new BedrockAgentClient(withRemoteDefaults(config as BedrockAgentClientConfig | undefined, settings));
     this.#ownsRuntime = options.agentRuntimeClient === undefined;
     this.#ownsAgent = options.agentClient === undefined;
   }

@@ -12,6 +12,12 @@ import {
   RerankCommand,
   type RerankCommandOutput,
 } from '@aws-sdk/client-bedrock-agent-runtime';
+import {
+  REMOTE_CALL_SHAPE,
+  type RemoteCallOptions,
+  remoteSettings,
+  withRemoteDefaults,
+} from '../aws-clients.js';
 import { clientRegion, mapAwsError } from '../aws-errors.js';
 import { kbError, type LocalKbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
@@ -37,7 +43,7 @@ type AdditionalModelRequestFields = NonNullable<
   BedrockRerankingModelConfiguration['additionalModelRequestFields']
 >;
 
-export interface BedrockRerankerOptions {
+export interface BedrockRerankerOptions extends RemoteCallOptions {
   /** A model id (`amazon.rerank-v1:0`, `cohere.rerank-v3-5:0`) or a full model ARN. Default Amazon Rerank 1.0. */
   modelId?: string;
   /** A ready client; when given, `clientConfig` is ignored and close() leaves it open. */
@@ -52,6 +58,7 @@ export interface BedrockRerankerOptions {
 
 export const BEDROCK_RERANKER_OPTIONS = declareOptions<BedrockRerankerOptions>('BedrockReranker', {
   modelId: 'string',
+  ...REMOTE_CALL_SHAPE,
   client: 'object',
   clientConfig: 'object',
   batchSize: 'integer',
@@ -86,7 +93,9 @@ export class BedrockReranker implements Reranker {
     this.modelId = modelId;
     this.batchSize = batchSize;
     this.id = `bedrock:${modelId}`;
-    this.client = options.client ?? new BedrockAgentRuntimeClient(options.clientConfig ?? {});
+    this.client =
+      options.client ??
+      new BedrockAgentRuntimeClient(withRemoteDefaults(options.clientConfig, remoteSettings(options)));
     this.ownsClient = options.client === undefined;
     this.additionalModelRequestFields = options.additionalModelRequestFields;
   }

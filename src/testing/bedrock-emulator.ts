@@ -18,6 +18,7 @@ import { authenticateHead, checkListenerExposure } from '../serve/wire/request-a
 import { WireRouter } from '../serve/wire/router.js';
 import { agentRoutes } from './agent-operations.js';
 import { customizationRoutes } from './customization-operations.js';
+import { mulberry32 } from './default-model.js';
 import { EmulatedModelGenerator } from './emulated-generator.js';
 import { EMULATED_RERANK_MODELS, TermOverlapReranker } from './emulated-reranker.js';
 import {
@@ -297,14 +298,18 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       response.onClose(() => hanging.delete(response));
       return;
     }
-    const fault = faults.take(
-      route.operation.streaming
-        ? ['throttle', 'error', 'malformed', 'failStreamAfter']
-        : ['throttle', 'error', 'malformed'],
-      ids,
-      match.operation,
-    );
-    if (fault?.kind === 'throttle') {
+    const shared = faults.take(['throttleShare'], ids, match.operation);
+    const sharedThrottle = shared !== undefined && shared.random() < shared.share;
+    const fault = sharedThrottle
+      ? undefined
+      : faults.take(
+          route.operation.streaming
+            ? ['throttle', 'error', 'malformed', 'failStreamAfter']
+            : ['throttle', 'error', 'malformed'],
+          ids,
+          match.operation,
+        );
+    if (sharedThrottle || fault?.kind === 'throttle') {
       sendAwsError(
         response,
         'ThrottlingException',
@@ -387,6 +392,20 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     faults: {
       throttle(count, opts = {}) {
         faults.arm({ kind: 'throttle' }, count, opts.model, opts.operation);
+      },
+      throttleShare(share, opts = {}) {
+        if (typeof share !== 'number' || !(share >= 0 && share <= 1)) {
+          throw kbError('INVALID_OPTION', `throttleShare share must be a number from 0 to 1, got ${share}`, {
+            input: 'share',
+          });
+        }
+        const random = mulberry32(opts.seed ?? 1);
+        faults.arm(
+          { kind: 'throttleShare', share, random },
+          Number.POSITIVE_INFINITY,
+          opts.model,
+          opts.operation,
+        );
       },
       error(count, errorType, status, opts = {}) {
         faults.arm(

@@ -123,6 +123,11 @@ export interface FaultTarget {
 export interface BedrockEmulatorFaults {
   /** The next `count` matching calls answer ThrottlingException 429 (streams: before the stream opens). */
   throttle(count: number, opts?: FaultTarget): void;
+  /**
+   * From now until reset(), each matching call (every attempt of it) answers ThrottlingException 429 with
+   * probability `share`, drawn from a generator seeded by `seed` (default 1) so a run repeats exactly.
+   */
+  throttleShare(share: number, opts?: FaultTarget & { seed?: number }): void;
   /** The next `count` matching calls answer this AWS error type and status. */
   error(count: number, errorType: string, status: number, opts?: FaultTarget & { message?: string }): void;
   /** The next matching stream call sends `events` event-stream messages, then a modelled exception. */

@@ -4,6 +4,7 @@ export type ModelMatcher = string | RegExp | undefined;
 
 export type Fault =
   | { kind: 'throttle' }
+  | { kind: 'throttleShare'; share: number; random: () => number }
   | { kind: 'error'; errorType: string; status: number; message?: string }
   | { kind: 'failStreamAfter'; events: number; exceptionType: string; message: string }
   | { kind: 'delay'; ms: number }

@@ -24,7 +24,7 @@ function clientConfig(): BedrockRuntimeClientConfig {
   return { ...emulator.clientConfig(), retryStrategy: new ConfiguredRetryStrategy(3, 1) };
 }
 
-const FAST_BACKOFF = { baseDelayMs: 1, maxDelayMs: 5 };
+const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 5 };
 
 function norm(vector: Float32Array): number {
   return Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
@@ -133,35 +133,33 @@ describe('TitanEmbedder', () => {
     expect(batch.map((v) => [...v])).toEqual(expected.map((v) => [...v]));
   });
 
-  it('backs off and retries when throttling outlasts the SDK retries, then succeeds', async () => {
+  it('retries throttled requests under the shared retry policy, then succeeds', async () => {
     const usage: EmbeddingUsageEvent[] = [];
     emulator.faults.throttle(5);
     const embedder = new TitanEmbedder({
       concurrency: 1,
-      backoff: FAST_BACKOFF,
-      clientConfig: clientConfig(),
+      retry: FAST_RETRY,
+      clientConfig: emulator.clientConfig(),
       onUsage: (event) => usage.push(event),
     });
     const vector = await embedder.embedQuery('persistent');
     expect(vector.length).toBe(1024);
     expect(emulator.requests.map((r) => r.status)).toEqual([429, 429, 429, 429, 429, 200]);
-    expect(usage.map((e) => [e.errorClass, e.throttledAttempts])).toEqual([
-      ['throttle', 3],
-      [undefined, 2],
-    ]);
+    expect(usage.map((e) => [e.errorClass, e.throttledAttempts])).toEqual([[undefined, 5]]);
   });
 
-  it('fails with THROTTLED when throttling outlasts the backoff retries too', async () => {
+  it('fails with THROTTLED when throttling outlasts retry.maxAttempts', async () => {
     emulator.faults.throttle(100);
     const embedder = new TitanEmbedder({
       concurrency: 1,
-      backoff: { ...FAST_BACKOFF, maxRetries: 1 },
-      clientConfig: clientConfig(),
+      retry: { ...FAST_RETRY, maxAttempts: 3 },
+      clientConfig: emulator.clientConfig(),
     });
     const error = await rejection(embedder.embedQuery('x'));
     expect(error.code).toBe('THROTTLED');
     expect(error.input).toBe('amazon.titan-embed-text-v2:0');
-    expect(emulator.requests).toHaveLength(6);
+    expect(error.message).toContain('retry.maxAttempts');
+    expect(emulator.requests).toHaveLength(3);
   });
 
   it('stops starting requests after one fails and reports that failure', async () => {

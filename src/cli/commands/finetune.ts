@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BedrockClient,
   CreateModelCustomizationJobCommand,
   GetModelCustomizationJobCommand,
   type GetModelCustomizationJobCommandOutput,
@@ -8,7 +7,10 @@ import {
   StopModelCustomizationJobCommand,
 } from '@aws-sdk/client-bedrock';
 import { kbError } from '../../errors.js';
-import { controlPlaneError } from '../../generate/bedrock-control/control-client.js';
+import {
+  controlPlaneError,
+  createBedrockControlClient,
+} from '../../generate/bedrock-control/control-client.js';
 import { type TrainingDataReport, validateTrainingFile } from '../../generate/customization/training-data.js';
 import { integerOption, parseCommandArgs, requiredString, stringList, stringOption } from '../args.js';
 import { lossChart, readLossCsv } from '../loss-chart.js';
@@ -129,7 +131,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
     else process.stdout.write(formatTrainingReport(report, file));
     return report.valid ? 0 : 1;
   }
-  const client = new BedrockClient({});
+  const client = createBedrockControlClient();
   try {
     switch (action) {
       case 'create': {

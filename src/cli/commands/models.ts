@@ -1,4 +1,4 @@
-import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { createBedrockControlClient } from '../../generate/bedrock-control/control-client.js';
 import {
   catalogueListing,
   listBedrockModels,
@@ -69,7 +69,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   if (args.values.offline) {
     listing = catalogueListing(process.env.AWS_REGION ?? 'us-east-1', options);
   } else {
-    const client = new BedrockClient({});
+    const client = createBedrockControlClient();
     try {
       listing = await listBedrockModels(client, options);
     } finally {

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BedrockClient,
   CreateProvisionedModelThroughputCommand,
   DeleteProvisionedModelThroughputCommand,
   GetProvisionedModelThroughputCommand,
@@ -8,7 +7,10 @@ import {
   UpdateProvisionedModelThroughputCommand,
 } from '@aws-sdk/client-bedrock';
 import { kbError } from '../../errors.js';
-import { controlPlaneError } from '../../generate/bedrock-control/control-client.js';
+import {
+  controlPlaneError,
+  createBedrockControlClient,
+} from '../../generate/bedrock-control/control-client.js';
 import { integerOption, parseCommandArgs, requiredString, stringOption } from '../args.js';
 
 const HELP = `Usage: localkb provisioned <create|get|list|update|delete> [options]
@@ -55,7 +57,7 @@ export async function provisionedCommand(argv: string[]): Promise<number> {
     return action === undefined ? 2 : 0;
   }
   const command = `provisioned ${action}`;
-  const client = new BedrockClient({});
+  const client = createBedrockControlClient();
   try {
     switch (action) {
       case 'create': {

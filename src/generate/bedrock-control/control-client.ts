@@ -3,10 +3,11 @@
  * throughput. Errors map to LocalKbError the way the runtime's do (src/aws-errors.ts).
  */
 import { BedrockClient, type BedrockClientConfig } from '@aws-sdk/client-bedrock';
+import { type RemoteCallOptions, remoteSettings, withRemoteDefaults } from '../../aws-clients.js';
 import { mapAwsError } from '../../aws-errors.js';
 import type { LocalKbError } from '../../errors.js';
 
-export interface BedrockControlOptions {
+export interface BedrockControlOptions extends RemoteCallOptions {
   /** A ready client; when given, `clientConfig` is ignored. */
   client?: BedrockClient;
   /** Region, credentials, endpoint…; without it the SDK's standard chain applies (AWS_ENDPOINT_URL_BEDROCK too). */
@@ -14,7 +15,9 @@ export interface BedrockControlOptions {
 }
 
 export function createBedrockControlClient(options: BedrockControlOptions = {}): BedrockClient {
-  return options.client ?? new BedrockClient(options.clientConfig ?? {});
+  return (
+    options.client ?? new BedrockClient(withRemoteDefaults(options.clientConfig, remoteSettings(options)))
+  );
 }
 
 const FIXES: Record<string, string> = {

@@ -22,6 +22,8 @@ const AWS_ERROR_OF_CODE: Partial<Record<ErrorCode, [errorType: string, status: n
   EMBEDDING_FAILED: ['DependencyFailedException', 424],
   RERANK_FAILED: ['DependencyFailedException', 424],
   KNOWLEDGE_BASE_ERROR: ['DependencyFailedException', 424],
+  // A model or embedder that went silent: a server-side dependency issue the client may retry.
+  TIMEOUT: ['BadGatewayException', 502],
 };
 
 /** AWS errors a proxied Bedrock call may carry in `details.awsErrorName`, passed on as they are. */
