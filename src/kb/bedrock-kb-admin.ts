@@ -100,13 +100,18 @@ export interface IngestionJobResult {
   updatedAt?: Date;
 }
 
-const ADMIN_OPTIONS = declareOptions<BedrockKnowledgeBaseAdminOptions>('BedrockKnowledgeBaseAdmin', {
-  ...REMOTE_CALL_SHAPE,
-  client: 'object',
-  clientConfig: 'object',
-  pollIntervalMs: 'number',
-  timeoutMs: 'number',
-});
+const ADMIN_OPTIONS = declareOptions<BedrockKnowledgeBaseAdminOptions>(
+  'BedrockKnowledgeBaseAdmin',
+  {
+    ...REMOTE_CALL_SHAPE,
+    client: 'object',
+    clientConfig: 'object',
+    pollIntervalMs: 'number',
+    timeoutMs: 'number',
+  },
+  // How long to wait for a resource is timeoutMs; timeouts are the network's.
+  { timeout: 'timeoutMs' },
+);
 
 const CREATE_KNOWLEDGE_BASE_OPTIONS = declareOptions<CreateKnowledgeBaseOptions>('createKnowledgeBase', {
   name: 'string',

@@ -150,7 +150,12 @@ export const BEDROCK_KNOWLEDGE_BASE_OPTIONS = declareOptions<BedrockKnowledgeBas
     timeoutMs: 'number',
     onUsage: 'function',
   },
-  { id: 'knowledgeBaseId', kbId: 'knowledgeBaseId', knowledgeBaseID: 'knowledgeBaseId' },
+  {
+    id: 'knowledgeBaseId',
+    kbId: 'knowledgeBaseId',
+    knowledgeBaseID: 'knowledgeBaseId',
+    timeout: 'timeoutMs',
+  },
 );
 
 const BEDROCK_RETRIEVE_OPTIONS = declareOptions<BedrockRetrieveOptions>('retrieve', {
