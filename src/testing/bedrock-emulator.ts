@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kbError } from '../errors.js';
 import { ModelCatalogue } from '../generate/model-catalogue/index.js';
 import { checkOptions } from '../options.js';
+import { seededRandom } from '../seeded-random.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from '../serve/agent-runtime/operations.js';
 import { AwsServiceError, sendAwsError } from '../serve/wire/aws-errors.js';
 import {
@@ -18,7 +19,6 @@ import { authenticateHead, checkListenerExposure } from '../serve/wire/request-a
 import { WireRouter } from '../serve/wire/router.js';
 import { agentRoutes } from './agent-operations.js';
 import { customizationRoutes } from './customization-operations.js';
-import { mulberry32 } from './default-model.js';
 import { EmulatedModelGenerator } from './emulated-generator.js';
 import { EMULATED_RERANK_MODELS, TermOverlapReranker } from './emulated-reranker.js';
 import {
@@ -399,7 +399,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
             input: 'share',
           });
         }
-        const random = mulberry32(opts.seed ?? 1);
+        const random = seededRandom(opts.seed ?? 1);
         faults.arm(
           { kind: 'throttleShare', share, random },
           Number.POSITIVE_INFINITY,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../seeded-random.js';
 
 /**
  * The emulator's deterministic "model": answers derived from the prompt so RAG tests can assert on them,
@@ -60,24 +61,13 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-/** mulberry32: a tiny seeded generator of numbers in [0, 1), good enough spread for test data. */
-export function mulberry32(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A pseudo-random vector seeded by a hash of the text: equal text gives an equal vector, different text a
  * nearly orthogonal one. Unit length unless `normalize` is false.
  */
 export function deterministicEmbedding(text: string, dimensions: number, normalize = true): number[] {
   const seed = createHash('sha256').update(text).digest();
-  const next = mulberry32(seed.readUInt32LE(0) ^ seed.readUInt32LE(4));
+  const next = seededRandom(seed.readUInt32LE(0) ^ seed.readUInt32LE(4));
   const vector = Array.from({ length: dimensions }, () => next() * 2 - 1);
   if (!normalize) return vector;
   let sumOfSquares = 0;
