@@ -738,6 +738,8 @@ export class SqliteStore {
       return run();
     } catch (error) {
       if (isLocalKbError(error)) throw error;
+      // A damaged BM25 index fails the query too, but the fix is the file's, not the query's.
+      if (isCorruption(error)) throw storeCorrupt(error, this.path);
       throw kbError(
         'INVALID_QUERY',
         `"${ftsMatchExpression}" is not a valid FTS5 match expression (${(error as Error).message}); quote the terms.`,
@@ -982,6 +984,26 @@ export const NO_TABLES_YET = 'the file has no tables: its first ingest is under 
  * Opening a store to read found none: nothing was created. The fix names both ways to make one, the CLI's and
  * the library's.
  */
+/**
+ * Damage can surface in any query, not only at open: every SqliteStore method reports a damaged file as
+ * STORE_CORRUPT naming it (our own errors, and SQLite errors that are not corruption, pass through unchanged).
+ */
+for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
+  const descriptor = Object.getOwnPropertyDescriptor(SqliteStore.prototype, name);
+  if (name === 'constructor' || typeof descriptor?.value !== 'function') continue;
+  const method = descriptor.value as (...args: unknown[]) => unknown;
+  Object.defineProperty(SqliteStore.prototype, name, {
+    ...descriptor,
+    value(this: SqliteStore, ...args: unknown[]) {
+      try {
+        return method.apply(this, args);
+      } catch (error) {
+        throw !isLocalKbError(error) && isCorruption(error) ? storeCorrupt(error, this.path) : error;
+      }
+    },
+  });
+}
+
 export function storeNotFound(dbPath: string, why?: string): LocalKbError {
   return kbError(
     'STORE_NOT_FOUND',
@@ -1041,6 +1063,14 @@ function validateOpenOptions(options: SqliteStoreOptions): void {
  * writable connection, as SQLite itself would with write access.
  */
 function connect(file: string, readonly: boolean, busyTimeoutMs: number): Database.Database {
+  // SQLite opens a folder and then fails with "disk I/O error"; say what is wrong instead.
+  if (isFolder(file)) {
+    throw kbError(
+      'INVALID_OPTION',
+      `${file} is a folder, not a store file; name a file for the store, e.g. ${path.join(file, 'kb.db')}.`,
+      { input: file },
+    );
+  }
   const open = (asReadonly: boolean) => {
     const db = new Database(file, { readonly: asReadonly, fileMustExist: asReadonly });
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -1424,17 +1454,32 @@ function notAStore(dbPath: string, why: string) {
   );
 }
 
+/**
+ * SQLite errors that mean the file is damaged rather than the request wrong: SQLITE_CORRUPT (and its extended
+ * codes), SQLITE_NOTADB, and FTS5's reports of a damaged index, which come as plain SQLITE_ERROR.
+ */
+function isCorruption(error: unknown): boolean {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) return true;
+  const message = String((error as { message?: unknown }).message ?? '');
+  return code.startsWith('SQLITE_') && /malformed|fts5: corruption|invalid fts5 file format/i.test(message);
+}
+
+/** STORE_CORRUPT naming the file, what SQLite said, and the fix. */
+function storeCorrupt(error: unknown, dbPath: string): LocalKbError {
+  return kbError(
+    'STORE_CORRUPT',
+    `${dbPath} is damaged (SQLite: ${(error as Error).message}); restore it from a backup, or ingest the ` +
+      'documents again into a new --db. PRAGMA integrity_check in the sqlite3 shell lists the damaged tables.',
+    { input: dbPath, cause: error, details: { sqliteCode: (error as { code?: unknown }).code } },
+  );
+}
+
 /** SQLite's "not a database" and corruption errors become STORE_CORRUPT; our own errors pass through. */
 function asStoreError(error: unknown, dbPath: string): unknown {
   if (isLocalKbError(error)) return error;
   const code = (error as { code?: string }).code ?? '';
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return kbError(
-      'STORE_CORRUPT',
-      `${dbPath} is not a readable SQLite database (${(error as Error).message}); restore it from a backup or use a new --db.`,
-      { input: dbPath, cause: error },
-    );
-  }
+  if (isCorruption(error)) return storeCorrupt(error, dbPath);
   if (code.startsWith('SQLITE_CANTOPEN')) {
     return kbError(
       'FILE_NOT_FOUND',
@@ -1446,6 +1491,14 @@ function asStoreError(error: unknown, dbPath: string): unknown {
     );
   }
   return error;
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function sha256(text: string): string {
