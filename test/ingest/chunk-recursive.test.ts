@@ -323,3 +323,41 @@ describe('strategy none and option checks', () => {
     );
   });
 });
+
+describe('a huge single line', () => {
+  // 3 MB of prose with no paragraph or line break and no sentence end: one part of the text, millions of words.
+  const line = 'lighthouse keepers log the tides and trim the wicks '.repeat(60_000);
+  const recorded = (longest: { chars: number }) => ({
+    count(text: string) {
+      longest.chars = Math.max(longest.chars, text.length);
+      return wordPieceCounter.count(text);
+    },
+  });
+
+  it.each(['recursive', 'hierarchical'] as const)(
+    'is chunked window by window (%s): no count of more than a window, every invariant kept',
+    (strategy) => {
+      const longest = { chars: 0 };
+      const counter = recorded(longest);
+      const doc = textDoc(line);
+      const options: ChunkOptions =
+        strategy === 'recursive'
+          ? { maxTokens: 200, chunkSize: 120, chunkOverlap: 20 }
+          : { strategy, maxTokens: 200, parentSize: 600, childSize: 120, chunkOverlap: 20 };
+      const chunks = chunkDocument(doc, counter, options);
+      // The whole line was never handed to the counter (or split into all its words at once).
+      expect(longest.chars).toBeLessThanOrEqual(1 << 20);
+      // Parents are searched, not embedded: they may reach parentSize; what is embedded stays within maxTokens.
+      expectChunkInvariants(doc, chunks, wordPieceCounter, strategy === 'recursive' ? 200 : 600);
+      const leaves = chunks.filter((chunk) => chunk.role !== 'parent');
+      for (const leaf of leaves) expect(leaf.tokenCount).toBeLessThanOrEqual(200);
+      expect(leaves[0]!.start).toBe(0);
+      expect(leaves.at(-1)!.end).toBe(line.trimEnd().length);
+      // Consecutive embedded chunks overlap or meet: no word falls between them.
+      for (let i = 1; i < leaves.length; i++) {
+        const gap = line.slice(leaves[i - 1]!.end, Math.max(leaves[i]!.start, leaves[i - 1]!.end));
+        expect(gap.trim()).toBe('');
+      }
+    },
+  );
+});

@@ -3,6 +3,7 @@ import { textLayoutOf, toChunk } from './chunk-builder.js';
 import { mergePieces } from './merge-pieces.js';
 import type { ResolvedChunkOptions } from './options.js';
 import { documentSections, sectionPieces } from './sections.js';
+import type { Piece } from './spans.js';
 
 /**
  * Bedrock-style hierarchical chunking: parents of up to `parentSize` tokens, each followed in the list by its
@@ -24,14 +25,25 @@ export function chunkHierarchical(
     ...layout,
   };
   for (const section of documentSections(doc.text, doc.format)) {
-    // Pieces are cut once at the child size and reused for both levels.
-    const pieces = sectionPieces(doc.text, section, options.childSize, counter, layout);
+    // Pieces are cut once at the child size and reused for both levels; only those not yet under a parent
+    // are held, so a huge section never needs all its pieces at once.
+    const pending: Piece[] = [];
     let next = 0;
-    for (const parent of mergePieces(doc.text, pieces, parentLimits, counter)) {
+    const recorded = (function* () {
+      for (const piece of sectionPieces(doc.text, section, options.childSize, counter, layout)) {
+        pending.push(piece);
+        yield piece;
+      }
+    })();
+    for (const parent of mergePieces(doc.text, recorded, parentLimits, counter)) {
       const parentIndex = chunks.length;
       chunks.push(toChunk(doc, parent, parentIndex, 'parent', section.headingPath));
-      const own: typeof pieces = [];
-      while (next < pieces.length && pieces[next]!.end <= parent.end) own.push(pieces[next++]!);
+      const own: Piece[] = [];
+      while (next < pending.length && pending[next]!.end <= parent.end) own.push(pending[next++]!);
+      if (next > 1024) {
+        pending.splice(0, next);
+        next = 0;
+      }
       for (const child of mergePieces(doc.text, own, childLimits, counter)) {
         const chunk = toChunk(doc, child, chunks.length, 'child', section.headingPath);
         chunk.parentIndex = parentIndex;

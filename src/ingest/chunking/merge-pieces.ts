@@ -17,34 +17,33 @@ export interface MergeLimits extends TextLayout {
  * Merges consecutive pieces into chunks of up to `size` tokens, each next chunk starting with up to `overlap`
  * tokens from the end of the previous one. Sizes are sums of the pieces' counts; each merged chunk is counted
  * once more, because tokenizers do not always add up across a join, and a chunk over `ceiling` is split
- * between its pieces.
+ * between its pieces. Chunks are produced as the pieces arrive, so neither needs to be held whole.
  */
-export function mergePieces(
+export function* mergePieces(
   text: string,
-  pieces: readonly Piece[],
+  pieces: Iterable<Piece>,
   limits: MergeLimits,
   counter: TokenCounter,
-): Piece[] {
-  const chunks: Piece[] = [];
-  const emit = (window: readonly Piece[]): void => {
+): Generator<Piece> {
+  function* emit(window: readonly Piece[]): Generator<Piece> {
     const first = window[0]!;
     const last = window[window.length - 1]!;
     const tokens = window.length === 1 ? first.tokens : counter.count(text.slice(first.start, last.end));
     if (tokens <= limits.ceiling || window.length === 1) {
-      chunks.push({ start: first.start, end: last.end, tokens });
+      yield { start: first.start, end: last.end, tokens };
       return;
     }
     const middle = Math.ceil(window.length / 2);
-    emit(window.slice(0, middle));
-    emit(window.slice(middle));
-  };
+    yield* emit(window.slice(0, middle));
+    yield* emit(window.slice(middle));
+  }
 
   let window: Piece[] = [];
   let windowTokens = 0;
   let hasNewPiece = false; // false while the window only holds text already emitted (the overlap)
   for (const piece of pieces) {
     if (hasNewPiece && windowTokens + piece.tokens > limits.size) {
-      emit(window);
+      yield* emit(window);
       const budget = Math.min(limits.overlap, limits.size - piece.tokens);
       window = overlapTail(text, window, budget, counter, limits);
       windowTokens = window.reduce((sum, p) => sum + p.tokens, 0);
@@ -54,8 +53,7 @@ export function mergePieces(
     windowTokens += piece.tokens;
     hasNewPiece = true;
   }
-  if (hasNewPiece) emit(window);
-  return chunks;
+  if (hasNewPiece) yield* emit(window);
 }
 
 /**

@@ -44,24 +44,31 @@ export function documentSections(text: string, format: DocumentFormat): Section[
 }
 
 /**
- * A section's pieces of at most `limit` tokens, its heading lines first. The piece after the headings is cut
- * small enough to share a chunk with them, so no chunk is a lone heading.
+ * A section's pieces of at most `limit` tokens, its heading lines first, produced lazily. The piece after the
+ * headings is cut small enough to share a chunk with them, so no chunk is a lone heading.
  */
-export function sectionPieces(
+export function* sectionPieces(
   text: string,
   section: Section,
   limit: number,
   counter: TokenCounter,
   layout: TextLayout = {},
-): Piece[] {
+): Generator<Piece> {
   const head = trimSpan(text, section.start, section.bodyStart);
   const headTokens = head.end > head.start ? counter.count(text.slice(head.start, head.end)) : 0;
-  if (headTokens === 0 || headTokens > limit / 2)
-    return splitIntoPieces(text, section, limit, counter, layout);
-  const body = splitIntoPieces(text, { start: section.bodyStart, end: section.end }, limit, counter, layout);
-  const first = body[0];
-  if (first !== undefined && headTokens + first.tokens > limit) {
-    body.splice(0, 1, ...splitIntoPieces(text, first, limit - headTokens, counter, layout));
+  if (headTokens === 0 || headTokens > limit / 2) {
+    yield* splitIntoPieces(text, section, limit, counter, layout);
+    return;
   }
-  return [{ ...head, tokens: headTokens }, ...body];
+  yield { ...head, tokens: headTokens };
+  const body = { start: section.bodyStart, end: section.end };
+  let first = true;
+  for (const piece of splitIntoPieces(text, body, limit, counter, layout)) {
+    if (first && headTokens + piece.tokens > limit) {
+      yield* splitIntoPieces(text, piece, limit - headTokens, counter, layout);
+    } else {
+      yield piece;
+    }
+    first = false;
+  }
 }

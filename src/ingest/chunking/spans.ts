@@ -76,22 +76,34 @@ function pushTrimmed(text: string, start: number, end: number, into: Span[]): vo
 }
 
 /**
+ * Parts longer than this many characters are not counted or split whole: they are cut into windows of about
+ * WINDOW_CHARS at whitespace first, so a 50 MB line never becomes millions of word spans at once.
+ */
+const HUGE_PART_CHARS = 1 << 20;
+const WINDOW_CHARS = 1 << 16;
+
+/**
  * Cuts `span` into pieces of at most `limit` tokens, preferring paragraph, then line, sentence and word
  * boundaries, and cutting inside a word only for a word longer than the limit. Each piece is counted once, and
  * a level is only tried on the spans too long for the level above, so the cost stays linear in the text.
+ * Pieces are produced lazily, and a huge part is handled window by window, so memory stays bounded by the
+ * window, not the part.
  */
-export function splitIntoPieces(
+export function* splitIntoPieces(
   text: string,
   span: Span,
   limit: number,
   counter: TokenCounter,
   layout: TextLayout = {},
-): Piece[] {
-  const pieces: Piece[] = [];
-  const visit = (part: Span, partLevel: SplitLevel): void => {
+): Generator<Piece> {
+  function* visit(part: Span, partLevel: SplitLevel): Generator<Piece> {
+    if (part.end - part.start > HUGE_PART_CHARS) {
+      for (const window of whitespaceWindows(text, part, WINDOW_CHARS)) yield* visit(window, partLevel);
+      return;
+    }
     const tokens = counter.count(text.slice(part.start, part.end));
     if (tokens <= limit) {
-      pieces.push({ ...part, tokens });
+      yield { ...part, tokens };
       return;
     }
     let finer: number = partLevel;
@@ -103,13 +115,45 @@ export function splitIntoPieces(
       if (finer < SplitLevel.Character) parts = splitSpan(text, part, finer as SplitLevel, layout);
     }
     if (finer === SplitLevel.Character) {
-      for (const window of characterWindows(text, part, tokens, limit, counter)) pieces.push(window);
+      yield* characterWindows(text, part, tokens, limit, counter);
       return;
     }
-    for (const sub of parts) visit(sub, finer as SplitLevel);
-  };
-  for (const part of splitSpan(text, span, SplitLevel.Paragraph)) visit(part, SplitLevel.Paragraph);
-  return pieces;
+    for (const sub of parts) yield* visit(sub, finer as SplitLevel);
+  }
+  for (const part of paragraphSpans(text, span)) yield* visit(part, SplitLevel.Paragraph);
+}
+
+/** The paragraphs of `span`, trimmed, one at a time. */
+function* paragraphSpans(text: string, span: Span): Generator<Span> {
+  const source = text.slice(span.start, span.end);
+  const breaks = new RegExp(PARAGRAPH_BREAK.source, 'g');
+  let from = 0;
+  for (let match = breaks.exec(source); match !== null; match = breaks.exec(source)) {
+    const part = trimSpan(text, span.start + from, span.start + match.index);
+    if (part.end > part.start) yield part;
+    from = match.index + match[0].length;
+  }
+  const last = trimSpan(text, span.start + from, span.end);
+  if (last.end > last.start) yield last;
+}
+
+/**
+ * `span` in consecutive trimmed windows of about `size` characters, each ending at whitespace where there is
+ * some in its second half (else at `size`, on a code point boundary).
+ */
+function* whitespaceWindows(text: string, span: Span, size: number): Generator<Span> {
+  let start = span.start;
+  while (start < span.end) {
+    let end = Math.min(span.end, start + size);
+    if (end < span.end) {
+      let cut = end;
+      while (cut > start + size / 2 && !isWhitespaceAt(text, cut)) cut--;
+      end = cut > start + size / 2 ? cut : codePointBoundary(text, end);
+    }
+    const window = trimSpan(text, start, end);
+    if (window.end > window.start) yield window;
+    start = end;
+  }
 }
 
 /**
