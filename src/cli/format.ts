@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLocalKbError } from '../errors.js';
+import { citedChunks } from '../kb/citation-markers.js';
 import type { Answer } from '../kb/types.js';
 import type { RetrievalResult } from '../types.js';
 
@@ -26,22 +27,13 @@ export function formatResults(results: RetrievalResult[], { width = 220 }: { wid
     .join('');
 }
 
+/** An answer for a terminal: asked for with citationMarkers, so its [n] number the sources listed below it. */
 export function formatAnswer(answer: Answer): string {
   const lines = [answer.text.trim(), ''];
-  // Sources keep the numbers the answer's [n] markers use: their place among the retrieved chunks.
-  const cited = new Map<string, number>();
-  for (const citation of answer.citations) {
-    for (const reference of citation.references) {
-      const n = answer.retrievalResults.findIndex((r) => r.chunkId === reference.chunkId) + 1;
-      if (n > 0) cited.set(reference.chunkId, n);
-    }
-  }
-  if (cited.size > 0) {
+  const cited = citedChunks(answer.citations);
+  if (cited.length > 0) {
     lines.push('Sources:');
-    for (const n of [...new Set(cited.values())].sort((a, b) => a - b)) {
-      const result = answer.retrievalResults[n - 1] as RetrievalResult;
-      lines.push(`  [${n}] ${describeLocation(result)}`);
-    }
+    for (const [i, result] of cited.entries()) lines.push(`  [${i + 1}] ${describeLocation(result)}`);
   }
   if (answer.usage && answer.usage.totalTokens > 0) {
     const cost = answer.cost ? `, $${answer.cost.totalCost.toFixed(6)}` : '';

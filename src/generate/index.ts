@@ -24,6 +24,14 @@ export {
 } from './budget.js';
 export { type CachedGeneratorOptions, cachedGenerator } from './cached-generator.js';
 export {
+  type CitationFilterEvent,
+  type CitationMarker,
+  CitationMarkerFilter,
+  type CitedPart,
+  parseCitationMarkers,
+  stripCitationMarkers,
+} from './citation-markers.js';
+export {
   ExtractiveGenerator,
   type ExtractiveGeneratorOptions,
   extractiveTerms,
@@ -69,15 +77,7 @@ export {
   type PromptTemplateValues,
   renderPromptTemplate,
 } from './prompt-template.js';
-export {
-  type CitationMarker,
-  formatSources,
-  type ParsedSource,
-  parseCitationMarkers,
-  parseSources,
-  renumberCitationMarkers,
-  stripCitationMarkers,
-} from './sources.js';
+export { formatSources, type ParsedSource, parseSources } from './sources.js';
 export type {
   ChatMessage,
   GenerateOptions,

@@ -53,6 +53,7 @@ import type {
   RetrievalResult,
   SourceDocument,
 } from '../types.js';
+import { markAnswer, markAnswerStream } from './citation-markers.js';
 import {
   type Answer,
   type AnswerStreamEvent,
@@ -274,7 +275,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
       (command, sendOptions) => this.#runtime.send(command, sendOptions),
     );
     const citations = (response.citations ?? []).flatMap(citationFromBedrock);
-    return {
+    const answer: Answer = {
       text: response.output?.text ?? '',
       citations,
       sessionId: response.sessionId ?? '',
@@ -283,6 +284,7 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
         : {}),
       retrievalResults: citedResults(citations),
     };
+    return options.citationMarkers ? markAnswer(answer) : answer;
   }
 
   async *retrieveAndGenerateStream(
@@ -291,6 +293,14 @@ export class BedrockKnowledgeBase implements KnowledgeBase {
   ): AsyncIterable<AnswerStreamEvent> {
     this.#assertOpen();
     checkOptions(RETRIEVE_AND_GENERATE_OPTIONS, options);
+    const events = this.#plainStream(question, options);
+    yield* options.citationMarkers ? markAnswerStream(events) : events;
+  }
+
+  async *#plainStream(
+    question: string,
+    options: RetrieveAndGenerateOptions,
+  ): AsyncIterable<AnswerStreamEvent> {
     const input = await this.#generateInput(question, options);
     const response = await this.#call(
       'RetrieveAndGenerateStream',
@@ -933,7 +943,9 @@ function citationFromBedrock(citation: BedrockCitation): Citation[] {
   if (!part || references.length === 0) return [];
   const text = part.text ?? '';
   const start = part.span?.start ?? 0;
-  return [{ span: { start, end: part.span?.end ?? start + text.length }, text, references }];
+  // Bedrock's Span.end is the index of the part's last character; localkb's end is exclusive.
+  const end = part.span?.end === undefined ? start + text.length : part.span.end + 1;
+  return [{ span: { start, end }, text, references }];
 }
 
 /** The chunks the answer cites, once each, in citation order (Bedrock returns no other retrieved chunks). */

@@ -1,19 +1,22 @@
 import { kbError } from '../errors.js';
 import {
   type ChatMessage,
+  type CitationFilterEvent,
+  CitationMarkerFilter,
+  type CitedPart,
   DEFAULT_PROMPT_TEMPLATE,
   ExtractiveGenerator,
   formatSources,
   type GenerateOptions,
   type Generation,
   type Generator,
-  parseCitationMarkers,
   renderPromptTemplate,
-  renumberCitationMarkers,
+  stripCitationMarkers,
 } from '../generate/index.js';
 import { estimateCost } from '../observe/index.js';
 import { declareOptions } from '../options.js';
 import type { RetrievalResult } from '../types.js';
+import { markAnswer, markAnswerStream } from './citation-markers.js';
 import { SessionHistory } from './sessions.js';
 import type {
   Answer,
@@ -40,7 +43,10 @@ export const RAG_ANSWERER_OPTIONS = declareOptions<RagAnswererOptions>('generati
 
 type RetrieveFn = (query: string, options: RetrieveOptions) => Promise<RetrievalResult[]>;
 
-/** Retrieve, prompt, generate, and turn `[n]` markers into Bedrock-shaped citations. */
+/**
+ * Retrieve, prompt, generate, and turn `[n]` markers into Bedrock-shaped citations beside plain text (markers
+ * stay in the text only with `citationMarkers: true`).
+ */
 export class RagAnswerer {
   private readonly sessions = new SessionHistory();
   private readonly generator: Generator;
@@ -52,25 +58,49 @@ export class RagAnswerer {
   async answer(question: string, options: RetrieveAndGenerateOptions, retrieve: RetrieveFn): Promise<Answer> {
     const prepared = await this.prepare(question, options, retrieve);
     const generation = await this.generator.generate(prepared.messages, prepared.generateOptions);
-    return this.finish(question, prepared, generation);
+    const { text, citations } = citationsOf(generation.text, prepared.results);
+    const answer = this.finish(question, prepared, generation, text, citations);
+    return options.citationMarkers ? markAnswer(answer) : answer;
   }
 
-  async *answerStream(
+  answerStream(
+    question: string,
+    options: RetrieveAndGenerateOptions,
+    retrieve: RetrieveFn,
+  ): AsyncIterable<AnswerStreamEvent> {
+    const events = this.plainStream(question, options, retrieve);
+    return options.citationMarkers ? markAnswerStream(events) : events;
+  }
+
+  /** Text as the generator streams it, markers removed; each citation right after the text it covers. */
+  private async *plainStream(
     question: string,
     options: RetrieveAndGenerateOptions,
     retrieve: RetrieveFn,
   ): AsyncIterable<AnswerStreamEvent> {
     const prepared = await this.prepare(question, options, retrieve);
     yield { type: 'session', sessionId: prepared.sessionId };
+    const filter = new CitationMarkerFilter((n) => prepared.results[n - 1] !== undefined);
+    const citations: Citation[] = [];
+    function* shown(events: CitationFilterEvent[]): Iterable<AnswerStreamEvent> {
+      for (const event of events) {
+        if (event.type === 'text') {
+          yield event;
+        } else {
+          const citation = citationOf(event.part, prepared.results);
+          citations.push(citation);
+          yield { type: 'citation', citation };
+        }
+      }
+    }
     let generation: Generation | undefined;
     for await (const event of this.generator.stream(prepared.messages, prepared.generateOptions)) {
-      if (event.type === 'text') yield { type: 'text', text: event.text };
+      if (event.type === 'text') yield* shown(filter.push(event.text));
       else if (event.type === 'done') generation = event.generation;
     }
     if (!generation) throw kbError('GENERATION_FAILED', 'The generator stream ended without a final result.');
-    const answer = this.finish(question, prepared, generation);
-    for (const citation of answer.citations) yield { type: 'citation', citation };
-    yield { type: 'done', answer };
+    yield* shown(filter.end());
+    yield { type: 'done', answer: this.finish(question, prepared, generation, filter.text, citations) };
   }
 
   private async prepare(question: string, options: RetrieveAndGenerateOptions, retrieve: RetrieveFn) {
@@ -102,8 +132,9 @@ export class RagAnswerer {
     question: string,
     prepared: { sessionId: string; results: RetrievalResult[] },
     generation: Generation,
+    text: string,
+    citations: Citation[],
   ): Answer {
-    const { text, citations } = citationsOf(generation.text, prepared.results);
     this.sessions.append(prepared.sessionId, { role: 'user', text: question }, { role: 'assistant', text });
     const cost = estimateCost(generation.modelId, generation.usage);
     return {
@@ -119,24 +150,18 @@ export class RagAnswerer {
 }
 
 /**
- * Bedrock reports citations as spans of the answer with the references that support them. The model marks
- * support with [n] (n: the prompt's source number); the answer numbers its sources 1..n in the order it first
- * cites them, and each marked span cites those sources. Markers pointing at sources that were not retrieved are
- * dropped rather than invented.
+ * Bedrock reports citations as spans of plain answer text with the references that support them. The model
+ * marks support with [n] (n: the prompt's source number); each marked part cites those sources. Markers pointing
+ * at sources that were not retrieved are dropped rather than invented.
  */
 export function citationsOf(
   generated: string,
   results: RetrievalResult[],
 ): { text: string; citations: Citation[] } {
-  const { text, sources } = renumberCitationMarkers(generated, (n) => results[n - 1] !== undefined);
-  const citations: Citation[] = [];
-  for (const marker of parseCitationMarkers(text)) {
-    const references = marker.sourceIds.flatMap((n) => {
-      const result = results[(sources[n - 1] ?? 0) - 1];
-      return result ? [result] : [];
-    });
-    if (references.length === 0) continue;
-    citations.push({ span: marker.span, text: text.slice(marker.span.start, marker.span.end), references });
-  }
-  return { text, citations };
+  const { text, parts } = stripCitationMarkers(generated, (n) => results[n - 1] !== undefined);
+  return { text, citations: parts.map((part) => citationOf(part, results)) };
+}
+
+function citationOf(part: CitedPart, results: RetrievalResult[]): Citation {
+  return { span: part.span, text: part.text, references: part.sourceIds.map((n) => results[n - 1]!) };
 }

@@ -29,7 +29,10 @@ export const RETRIEVE_OPTIONS = declareOptions<RetrieveOptions>('retrieve', RETR
 
 /** A span of the generated answer and the retrieved chunks that support it (Bedrock's Citation, flattened). */
 export interface Citation {
-  /** Character range of the supported part of `Answer.text`. */
+  /**
+   * Character range [start, end) of the supported part of `Answer.text` (`end` exclusive, as String.slice
+   * takes it; Bedrock's wire Span writes end - 1, the index of the part's last character).
+   */
   span: { start: number; end: number };
   /** The supported text itself (Bedrock's generatedResponsePart.textResponsePart.text). */
   text: string;
@@ -55,6 +58,12 @@ export interface RetrieveAndGenerateOptions extends RetrieveOptions {
    * SESSION_NOT_FOUND, as Bedrock refuses ids it did not issue); a new session is started when absent.
    */
   sessionId?: string;
+  /**
+   * Keep `[n]` markers in `Answer.text` (and streamed text), one after each cited part, numbering the cited
+   * chunks 1..n in the order of first use; spans then index the marked text. Default false: plain text with
+   * citations beside it, as Bedrock's RetrieveAndGenerate returns it.
+   */
+  citationMarkers?: boolean;
 }
 
 export const INFERENCE_CONFIG_OPTIONS = declareOptions<InferenceConfig>(
@@ -73,6 +82,7 @@ export const RETRIEVE_AND_GENERATE_OPTION_SHAPE: OptionShape<RetrieveAndGenerate
     version: 'string',
   }),
   sessionId: 'string',
+  citationMarkers: 'boolean',
 };
 export const RETRIEVE_AND_GENERATE_OPTIONS = declareOptions<RetrieveAndGenerateOptions>(
   'retrieveAndGenerate',

@@ -95,10 +95,10 @@ describe('parseCitationMarkers', () => {
   });
 
   it('can strip the markers and move the spans onto the clean text', () => {
-    const { text, markers } = stripCitationMarkers('Bees dance [1]. Salt is old [2].');
+    const { text, parts } = stripCitationMarkers('Bees dance [1]. Salt is old [2].');
     expect(text).toBe('Bees dance. Salt is old.');
-    expect(markers.map((m) => text.slice(m.span.start, m.span.end))).toEqual(['Bees dance', 'Salt is old']);
-    expect(markers.map((m) => m.sourceIds)).toEqual([[1], [2]]);
+    expect(parts.map((m) => text.slice(m.span.start, m.span.end))).toEqual(['Bees dance.', 'Salt is old.']);
+    expect(parts.map((m) => m.sourceIds)).toEqual([[1], [2]]);
   });
 });
 

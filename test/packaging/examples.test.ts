@@ -37,7 +37,9 @@ describe('the example apps, against the built package', () => {
     await node([tsc, '-p', '.'], cwd);
     const { stdout } = await node(['dist/main.js'], cwd);
     expect(stdout).toMatch(/^ingested 2 documents/m);
-    expect(stdout).toMatch(/^answer: .*Sostratus of Cnidus.*\[1\]/m);
+    // plain text, as Bedrock answers; the citations are beside it
+    expect(stdout).toMatch(/^answer: .*Sostratus of Cnidus/m);
+    expect(stdout).not.toMatch(/^answer: .*\[1\]/m);
     expect(stdout).toMatch(/^citations: [1-9]/m);
   }, 300_000);
 

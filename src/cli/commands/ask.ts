@@ -103,6 +103,8 @@ export async function askCommand(argv: string[]): Promise<number> {
     ...(searchType ? { searchType } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(model ? { modelId: model } : {}),
+    // A terminal reader gets [n] in the text, numbering the sources listed below; --json keeps Bedrock's shape.
+    ...(args.values.json ? {} : { citationMarkers: true }),
     ...(stringOption(args, 'max-tokens')
       ? { inferenceConfig: { maxTokens: integerOption('ask', args, 'max-tokens', 1, { max: 1_000_000 }) } }
       : {}),

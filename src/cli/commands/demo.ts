@@ -56,7 +56,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       for (const question of QUESTIONS)
         questions.push({ question, results: await kb.retrieve(question, { k: 3 }) });
       const asked = QUESTIONS[0] as string;
-      const answer = await kb.retrieveAndGenerate(asked, { k: 3 });
+      const answer = await kb.retrieveAndGenerate(asked, { k: 3, citationMarkers: true });
       if (args.values.json) {
         const embedderId = kb.embedder?.id ?? 'none';
         out.write(

@@ -64,11 +64,17 @@ export function toWireReference(result: RetrievalResult) {
   };
 }
 
-/** Citation: the supported span of the answer and its references. */
+/**
+ * Citation: the supported part of the answer and its references. Bedrock's Span ends at the part's last
+ * character (a 518-character part is {start: 0, end: 517}); localkb's span end is exclusive.
+ */
 export function toWireCitation(citation: Citation) {
   return {
     generatedResponsePart: {
-      textResponsePart: { text: citation.text, span: { start: citation.span.start, end: citation.span.end } },
+      textResponsePart: {
+        text: citation.text,
+        span: { start: citation.span.start, end: Math.max(citation.span.start, citation.span.end - 1) },
+      },
     },
     retrievedReferences: citation.references.map(toWireReference),
   };
