@@ -3,6 +3,27 @@
  * Nothing here imports a stage; every stage may import this file and src/errors.ts.
  */
 
+/**
+ * Bedrock Knowledge Bases' own metadata keys. Every retrieval result carries them, local or managed, and filters
+ * may name them (https://docs.aws.amazon.com/bedrock/latest/userguide/kb-test-config.html).
+ */
+export const BEDROCK_METADATA_KEYS = {
+  sourceUri: 'x-amz-bedrock-kb-source-uri',
+  dataSourceId: 'x-amz-bedrock-kb-data-source-id',
+  chunkId: 'x-amz-bedrock-kb-chunk-id',
+  pageNumber: 'x-amz-bedrock-kb-document-page-number',
+} as const;
+
+/**
+ * localkb's own document metadata, under a prefix of its own so it never meets a user's key or one a framework
+ * derives (LangChain's and LlamaIndex's `source`). The user's metadata is kept as it is.
+ */
+export const LOCALKB_METADATA_KEYS = {
+  title: 'x-localkb-title',
+  sizeBytes: 'x-localkb-size-bytes',
+  modifiedAt: 'x-localkb-modified-at',
+} as const;
+
 /** Metadata values follow Bedrock Knowledge Base metadata attributes: string, number, boolean or string list. */
 export type MetadataValue = string | number | boolean | string[];
 export type Metadata = Record<string, MetadataValue>;
@@ -27,7 +48,10 @@ export interface SourceDocument {
   text: string;
   /** sha256 hex of the source bytes (files) or of the text (in-memory documents). */
   contentHash: string;
-  /** title, sizeBytes, modifiedAt (ISO string), plus caller metadata and sidecar `.metadata.json` attributes. */
+  /**
+   * localkb's `x-localkb-title`, `x-localkb-size-bytes`, `x-localkb-modified-at` (ISO string), plus caller
+   * metadata and sidecar `.metadata.json` attributes, as given.
+   */
   metadata: Metadata;
   /** For PDFs: one span per page, in order. */
   pages?: PageSpan[];
@@ -153,7 +177,10 @@ export type SearchType = 'semantic' | 'bm25' | 'hybrid';
 
 /** Where a retrieved chunk comes from. Shaped after Bedrock's RetrievalResultLocation, plus exact places. */
 export interface RetrievalLocation {
-  /** LOCAL for files ingested by the local KB; S3, WEB, CUSTOM… as Bedrock reports them. */
+  /**
+   * As Bedrock reports it: S3 for s3:// URIs, WEB for http(s), CUSTOM (customDocumentLocation.id: the document
+   * id) for everything else, local files included. LOCAL is no longer returned.
+   */
   type:
     | 'LOCAL'
     | 'S3'
@@ -184,7 +211,10 @@ export interface RetrievalResult {
   content: { type: 'TEXT'; text: string };
   location: RetrievalLocation;
   score: number;
-  /** Chunk and document metadata. Includes Bedrock's `x-amz-bedrock-kb-source-uri` and `x-amz-bedrock-kb-chunk-id`. */
+  /**
+   * Chunk and document metadata, with Bedrock's reserved keys (BEDROCK_METADATA_KEYS: source URI, data source id,
+   * chunk id, page number when paginated), as a managed knowledge base returns them.
+   */
   metadata: Metadata;
   documentId: string;
   chunkId: string;

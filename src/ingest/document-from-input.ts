@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { kbError } from '../errors.js';
-import type { DocumentFormat, DocumentInput, SourceDocument } from '../types.js';
+import {
+  type DocumentFormat,
+  type DocumentInput,
+  LOCALKB_METADATA_KEYS,
+  type SourceDocument,
+} from '../types.js';
 import { htmlToText } from './loaders/html.js';
 import { assertMetadata } from './loaders/sidecar-metadata.js';
 import { normaliseLineEndings } from './loaders/text-decoding.js';
@@ -54,9 +59,8 @@ export function documentFromInput(input: DocumentInput): SourceDocument {
     text,
     contentHash: createHash('sha256').update(input.text, 'utf8').digest('hex'),
     metadata: {
-      source: uri,
-      title: title ?? id,
-      sizeBytes: Buffer.byteLength(input.text, 'utf8'),
+      [LOCALKB_METADATA_KEYS.title]: title ?? id,
+      [LOCALKB_METADATA_KEYS.sizeBytes]: Buffer.byteLength(input.text, 'utf8'),
       ...input.metadata,
     },
   };

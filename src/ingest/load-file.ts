@@ -4,7 +4,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from '
 import { pathToFileURL } from 'node:url';
 import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
-import type { Metadata, SourceDocument } from '../types.js';
+import { LOCALKB_METADATA_KEYS, type Metadata, type SourceDocument } from '../types.js';
 import { csvLoader } from './loaders/csv.js';
 import { docxLoader } from './loaders/docx.js';
 import { htmlLoader } from './loaders/html.js';
@@ -65,8 +65,9 @@ export function loaderForPath(
 }
 
 /**
- * Loads one file as a SourceDocument. Metadata, later entries winning: `source` (file:// URI), `title`,
- * `sizeBytes`, `modifiedAt`, then `options.metadata`, then the `<file>.metadata.json` sidecar's attributes.
+ * Loads one file as a SourceDocument. Metadata, later entries winning: localkb's `x-localkb-title`,
+ * `x-localkb-size-bytes`, `x-localkb-modified-at`, then `options.metadata`, then the `<file>.metadata.json`
+ * sidecar's attributes. The file:// URI is the document's `uri` (results carry it as x-amz-bedrock-kb-source-uri).
  */
 export async function loadFile(path: string, options: LoadFileOptions = {}): Promise<SourceDocument> {
   checkOptions(LOAD_FILE_OPTIONS, options);
@@ -131,10 +132,9 @@ export async function loadFile(path: string, options: LoadFileOptions = {}): Pro
     text: content.text,
     contentHash: createHash('sha256').update(bytes).digest('hex'),
     metadata: {
-      source: uri,
-      title: content.title ?? basename(absolute),
-      sizeBytes: bytes.length,
-      modifiedAt: info.mtime.toISOString(),
+      [LOCALKB_METADATA_KEYS.title]: content.title ?? basename(absolute),
+      [LOCALKB_METADATA_KEYS.sizeBytes]: bytes.length,
+      [LOCALKB_METADATA_KEYS.modifiedAt]: info.mtime.toISOString(),
       ...options.metadata,
       ...sidecar,
     },

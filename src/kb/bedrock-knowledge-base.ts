@@ -45,13 +45,14 @@ import { documentFromInput, loadPaths } from '../ingest/index.js';
 import type { UsageListener } from '../observe/usage.js';
 import { checkOptions, declareOptions } from '../options.js';
 import { validateFilter } from '../retrieve/filter.js';
-import type {
-  DocumentInput,
-  Metadata,
-  MetadataValue,
-  RetrievalLocation,
-  RetrievalResult,
-  SourceDocument,
+import {
+  BEDROCK_METADATA_KEYS,
+  type DocumentInput,
+  type Metadata,
+  type MetadataValue,
+  type RetrievalLocation,
+  type RetrievalResult,
+  type SourceDocument,
 } from '../types.js';
 import { markAnswer, markAnswerStream } from './citation-markers.js';
 import {
@@ -79,9 +80,9 @@ export const MAX_BEDROCK_RESULTS = 100;
 /** Documents per IngestKnowledgeBaseDocuments / GetKnowledgeBaseDocuments / DeleteKnowledgeBaseDocuments call. */
 export const DOCUMENTS_PER_REQUEST = 25;
 
-const SOURCE_URI_KEY = 'x-amz-bedrock-kb-source-uri';
-const CHUNK_ID_KEY = 'x-amz-bedrock-kb-chunk-id';
-const PAGE_NUMBER_KEY = 'x-amz-bedrock-kb-document-page-number';
+const SOURCE_URI_KEY = BEDROCK_METADATA_KEYS.sourceUri;
+const CHUNK_ID_KEY = BEDROCK_METADATA_KEYS.chunkId;
+const PAGE_NUMBER_KEY = BEDROCK_METADATA_KEYS.pageNumber;
 
 /** Client settings both services share: region, credentials, endpoint, retries, request handler… */
 export type BedrockKnowledgeBaseClientConfig = BedrockAgentRuntimeClientConfig;
@@ -903,9 +904,11 @@ export function retrievalResultFromBedrock(
     wire?.oneDriveLocation?.url ??
     wire?.googleDriveLocation?.url ??
     wire?.kendraDocumentLocation?.uri ??
+    // a CUSTOM document's URI is its source URI (a file:// URI when localkb serves it), else its id
+    (typeof metadata[SOURCE_URI_KEY] === 'string' ? (metadata[SOURCE_URI_KEY] as string) : undefined) ??
     wire?.customDocumentLocation?.id ??
     wire?.sqlLocation?.query ??
-    (typeof metadata[SOURCE_URI_KEY] === 'string' ? (metadata[SOURCE_URI_KEY] as string) : '');
+    '';
   const pageValue = metadata[PAGE_NUMBER_KEY];
   const page =
     typeof pageValue === 'number'

@@ -7,7 +7,13 @@
 import { isLocalKbError, kbError } from '../errors.js';
 import { documentFromInput, embeddingText, loadPaths } from '../ingest/index.js';
 import type { StoredDocument } from '../store/sqlite-store.js';
-import type { Chunk, DocumentInput, Embedder, SourceDocument } from '../types.js';
+import {
+  type Chunk,
+  type DocumentInput,
+  type Embedder,
+  LOCALKB_METADATA_KEYS,
+  type SourceDocument,
+} from '../types.js';
 import { IngestProgressTracker } from './ingest-progress.js';
 import { emptyIngestSummary, type IngestOptions, type IngestSummary } from './types.js';
 
@@ -127,7 +133,7 @@ export async function runIngest(
       throwIfAborted();
       seen.add(document.id);
       const existing = stored.get(document.id);
-      const bytes = document.metadata.sizeBytes;
+      const bytes = document.metadata[LOCALKB_METADATA_KEYS.sizeBytes];
       const size = typeof bytes === 'number' ? bytes : document.text.length;
       if (target.isCurrent(existing, document)) {
         summary.documentsUnchanged++;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StoredDocument } from '../store/sqlite-store.js';
-import type { Metadata, SourceDocument } from '../types.js';
+import { LOCALKB_METADATA_KEYS, type Metadata, type SourceDocument } from '../types.js';
 
 /**
  * Decides which documents an ingest must (re)write, so an interrupted ingest resumes where it stopped: each stored
@@ -40,7 +40,8 @@ function fingerprintOf(settingsJson: string): string {
 }
 
 function sameMetadata(a: Metadata, b: Metadata): boolean {
-  const strip = ({ modifiedAt: _m, ...rest }: Metadata) => JSON.stringify(sortKeys(rest));
+  const strip = ({ [LOCALKB_METADATA_KEYS.modifiedAt]: _m, ...rest }: Metadata) =>
+    JSON.stringify(sortKeys(rest));
   return strip(a) === strip(b);
 }
 

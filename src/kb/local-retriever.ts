@@ -15,7 +15,15 @@ import {
 import type { ChunkIdSet } from '../retrieve/metadata-index.js';
 import type { HnswIndex } from '../store/hnsw-index.js';
 import type { ResultChunk, ScoredId, SqliteStore } from '../store/sqlite-store.js';
-import type { Embedder, RetrievalFilter, RetrievalResult, SearchType } from '../types.js';
+import {
+  BEDROCK_METADATA_KEYS,
+  type Embedder,
+  type Metadata,
+  type RetrievalFilter,
+  type RetrievalLocation,
+  type RetrievalResult,
+  type SearchType,
+} from '../types.js';
 import { StoreFilterIndex } from './filter-index.js';
 import { defaultHybridFor } from './hybrid-defaults.js';
 import { RETRIEVE_OPTION_SHAPE, type RetrieveOptions } from './types.js';
@@ -414,7 +422,20 @@ function checkK(k: number): number {
   return k;
 }
 
-/** Local chunks in the shape of Bedrock's KnowledgeBaseRetrievalResult, with Bedrock's metadata keys. */
+/**
+ * Where a document is, as Bedrock's RetrievalResultLocation would put it: an s3:// URI is S3, http(s) is WEB,
+ * anything else (local files, caller-given ids) a CUSTOM document named by its id, `uri` keeping the URI itself.
+ */
+export function documentLocation(uri: string, documentId: string): RetrievalLocation {
+  if (/^s3:\/\//i.test(uri)) return { type: 'S3', uri, s3Location: { uri } };
+  if (/^https?:\/\//i.test(uri)) return { type: 'WEB', uri, webLocation: { url: uri } };
+  return { type: 'CUSTOM', uri, customDocumentLocation: { id: documentId } };
+}
+
+/**
+ * Local chunks in the shape of Bedrock's KnowledgeBaseRetrievalResult, with Bedrock's reserved metadata keys (the
+ * store writes them; stores of an older process may lack one, so they are filled in here too).
+ */
 export function toRetrievalResult(
   chunk: ResultChunk,
   score: number,
@@ -422,24 +443,20 @@ export function toRetrievalResult(
   section?: ResultChunk,
 ): RetrievalResult {
   const chunkId = String(chunk.id);
+  const page = chunk.page ?? undefined;
+  const metadata: Metadata = { ...chunk.metadata, [BEDROCK_METADATA_KEYS.chunkId]: chunkId };
+  metadata[BEDROCK_METADATA_KEYS.sourceUri] ??= chunk.uri;
+  if (page !== undefined) metadata[BEDROCK_METADATA_KEYS.pageNumber] ??= page;
   return {
     content: { type: 'TEXT', text: chunk.text },
     location: {
-      type: 'LOCAL',
-      uri: chunk.uri,
-      ...(chunk.page !== undefined && chunk.page !== null ? { page: chunk.page } : {}),
+      ...documentLocation(chunk.uri, chunk.documentId),
+      ...(page === undefined ? {} : { page }),
       start: chunk.start,
       end: chunk.end,
     },
     score,
-    metadata: {
-      ...chunk.metadata,
-      'x-amz-bedrock-kb-source-uri': chunk.uri,
-      'x-amz-bedrock-kb-chunk-id': chunkId,
-      ...(chunk.page !== undefined && chunk.page !== null
-        ? { 'x-amz-bedrock-kb-document-page-number': chunk.page }
-        : {}),
-    },
+    metadata,
     documentId: chunk.documentId,
     chunkId,
     rawScore,

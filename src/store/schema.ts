@@ -10,6 +10,19 @@ export interface Migration {
   sql: string;
 }
 
+/** Moves a metadata key of every row of `table` to `to`, keeping its JSON value. */
+function renameMetadataKey(table: string, from: string, to: string): string {
+  return `UPDATE ${table} SET metadata = json_remove(json_set(metadata, '$."${to}"', json(metadata -> '$."${from}"')), '$."${from}"')
+    WHERE json_type(metadata, '$."${from}"') IS NOT NULL;`;
+}
+
+/** localkb's keys as they were before schema 6 → as they are since. */
+const LOCALKB_KEY_RENAMES: [string, string][] = [
+  ['title', 'x-localkb-title'],
+  ['sizeBytes', 'x-localkb-size-bytes'],
+  ['modifiedAt', 'x-localkb-modified-at'],
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -194,6 +207,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       INSERT INTO store_generations (generation, token)
         SELECT value, lower(hex(randomblob(16))) FROM settings WHERE key = 'vector_generation';
+    `,
+  },
+  {
+    version: 6,
+    description:
+      "Bedrock's reserved metadata keys stored on every chunk (filterable); localkb's own keys under x-localkb-",
+    sql: `
+      -- localkb's source was the document's URI, which x-amz-bedrock-kb-source-uri now carries; a different
+      -- source is the user's own and stays. A guess that was wrong only makes the next ingest redo that document.
+      UPDATE documents SET metadata = json_remove(metadata, '$.source') WHERE metadata ->> '$.source' = uri;
+      UPDATE chunks SET metadata = json_remove(metadata, '$.source')
+        WHERE metadata ->> '$.source' = (SELECT uri FROM documents d WHERE d.id = chunks.document_id);
+      ${LOCALKB_KEY_RENAMES.flatMap(([from, to]) => [renameMetadataKey('documents', from, to), renameMetadataKey('chunks', from, to)]).join('\n    ')}
+      UPDATE chunks SET metadata = json_set(metadata,
+        '$."x-amz-bedrock-kb-source-uri"',
+          coalesce(metadata ->> '$."x-amz-bedrock-kb-source-uri"', (SELECT uri FROM documents d WHERE d.id = chunks.document_id)),
+        '$."x-amz-bedrock-kb-data-source-id"',
+          coalesce(metadata ->> '$."x-amz-bedrock-kb-data-source-id"',
+            upper(substr(replace((SELECT value FROM settings WHERE key = 'store_id'), '-', ''), 1, 10))),
+        '$."x-amz-bedrock-kb-chunk-id"', CAST(id AS TEXT));
+      UPDATE chunks SET metadata = json_set(metadata, '$."x-amz-bedrock-kb-document-page-number"', page)
+        WHERE page IS NOT NULL AND json_type(metadata, '$."x-amz-bedrock-kb-document-page-number"') IS NULL;
     `,
   },
 ];

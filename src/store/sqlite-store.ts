@@ -4,7 +4,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
-import type { Chunk, DocumentFormat, Metadata, PageSpan, SourceDocument } from '../types.js';
+import {
+  BEDROCK_METADATA_KEYS,
+  type Chunk,
+  type DocumentFormat,
+  LOCALKB_METADATA_KEYS,
+  type Metadata,
+  type PageSpan,
+  type SourceDocument,
+} from '../types.js';
 import { readFts5Varint } from './fts5-varint.js';
 import type { PromptLibrary } from './prompt-library.js';
 import {
@@ -319,6 +327,14 @@ export class SqliteStore {
   }
 
   /**
+   * The x-amz-bedrock-kb-data-source-id of chunks ingested without one: a Bedrock-shaped id ([0-9A-Z]{10})
+   * derived from the store id, as migration 6 derives it.
+   */
+  get dataSourceId(): string {
+    return this.storeId.replace(/-/g, '').slice(0, 10).toUpperCase();
+  }
+
+  /**
    * Replaces a document and all its chunks in one transaction. `vectors[i]` belongs to `chunks[i]`; null for
    * chunks that are not embedded (parents, BM25-only stores). Everything is validated before anything is written.
    * `chunkedWith` is kept with the document in the same transaction (see `StoredDocument.chunkedWith`).
@@ -375,10 +391,16 @@ export class SqliteStore {
             tokenCount: chunk.tokenCount,
             role: chunk.role ?? 'leaf',
             context: chunk.context ?? '',
-            metadata: JSON.stringify({ ...doc.metadata, ...chunk.metadata }),
+            metadata: JSON.stringify(chunkMetadata(doc, chunk, this.dataSourceId)),
             textHash: sha256(chunk.text),
           }) as number,
       );
+      // The chunk id is known once the row is in: Bedrock's x-amz-bedrock-kb-chunk-id, filterable like the rest.
+      const setChunkId = this.prepare(
+        `UPDATE chunks SET metadata = json_set(metadata, '$."${BEDROCK_METADATA_KEYS.chunkId}"', CAST(id AS TEXT))
+         WHERE id = ?`,
+      );
+      for (const id of addedChunkIds) setChunkId.run(id);
       const idByIndex = new Map(chunks.map((chunk, i) => [chunk.index, addedChunkIds[i]!]));
       const setParent = this.prepare('UPDATE chunks SET parent_chunk_id = ? WHERE id = ?');
       chunks.forEach((chunk, i) => {
@@ -1357,8 +1379,24 @@ function validateChunks(docId: string, chunks: Chunk[]): void {
   }
 }
 
+/**
+ * What a chunk's row stores as metadata: the document's with the chunk's own laid over it, and Bedrock's reserved
+ * keys (source URI, data source id, page) where they are not given, so filters can name them. The chunk id
+ * follows once the row has one.
+ */
+function chunkMetadata(doc: SourceDocument, chunk: Chunk, dataSourceId: string): Metadata {
+  const metadata: Metadata = { ...doc.metadata, ...chunk.metadata };
+  metadata[BEDROCK_METADATA_KEYS.sourceUri] ??= doc.uri;
+  metadata[BEDROCK_METADATA_KEYS.dataSourceId] ??= dataSourceId;
+  if (chunk.page !== undefined) metadata[BEDROCK_METADATA_KEYS.pageNumber] ??= chunk.page;
+  return metadata;
+}
+
 function documentParams(doc: SourceDocument) {
-  const { title, sizeBytes, modifiedAt } = doc.metadata ?? {};
+  const metadata = doc.metadata ?? {};
+  const title = metadata[LOCALKB_METADATA_KEYS.title] ?? metadata.title;
+  const sizeBytes = metadata[LOCALKB_METADATA_KEYS.sizeBytes];
+  const modifiedAt = metadata[LOCALKB_METADATA_KEYS.modifiedAt];
   return {
     docId: doc.id,
     uri: doc.uri,

@@ -15,7 +15,7 @@ describe('documentFromInput', () => {
       format: 'text',
       text: 'Keepers trimmed wicks.',
       contentHash: createHash('sha256').update('Keepers trimmed wicks.').digest('hex'),
-      metadata: { source: 'note-1', title: 'note-1', sizeBytes: 22, team: 'ops' },
+      metadata: { 'x-localkb-title': 'note-1', 'x-localkb-size-bytes': 22, team: 'ops' },
     });
   });
 
@@ -28,7 +28,7 @@ describe('documentFromInput', () => {
     });
     expect(doc.text).toBe('# Lamps\n\nArgand.');
     expect(doc.uri).toBe('https://x/m');
-    expect(doc.metadata.title).toBe('Lamps');
+    expect(doc.metadata['x-localkb-title']).toBe('Lamps');
   });
 
   it('renders HTML input to text like an HTML file', () => {
@@ -38,7 +38,7 @@ describe('documentFromInput', () => {
       format: 'html',
     });
     expect(doc.text).toBe('## Sub\n\nBody');
-    expect(doc.metadata.title).toBe('T');
+    expect(doc.metadata['x-localkb-title']).toBe('T');
   });
 
   it('rejects a missing id, non-string text, a pdf format and bad metadata with typed errors', () => {

@@ -69,7 +69,7 @@ describe('HTML files', () => {
     const doc = await loadFile(file, { root: corpus });
     expect(doc.id).toBe('lighthouse-keepers.html');
     expect(doc.format).toBe('html');
-    expect(doc.metadata.title).toBe('Life of a Lighthouse Keeper');
+    expect(doc.metadata['x-localkb-title']).toBe('Life of a Lighthouse Keeper');
     expect(doc.text.startsWith('# Life of a Lighthouse Keeper\n\n')).toBe(true);
     expect(doc.text).toContain('\n## The Flannan Isles mystery\n');
     expect(doc.text).toContain('nicknamed “wickies”');

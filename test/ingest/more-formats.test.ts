@@ -84,7 +84,7 @@ describe('Word documents', () => {
       ]),
     );
     const doc = await loadFile(file);
-    expect(doc.metadata.title).toBe('Lighthouse report');
+    expect(doc.metadata['x-localkb-title']).toBe('Lighthouse report');
     expect(doc.text).toContain('# Lighthouse report');
     expect(doc.text).toContain('## Fog signals');
     expect(doc.text).toContain('The Eddystone light was rebuilt in granite.');

@@ -54,7 +54,7 @@ describe('PDF files', () => {
     );
     const doc = await loadFile(file);
     expect(doc.format).toBe('pdf');
-    expect(doc.metadata.title).toBe('Three Pages');
+    expect(doc.metadata['x-localkb-title']).toBe('Three Pages');
     expect(doc.pages?.map((p) => p.page)).toEqual([1, 2, 3]);
     const pageTexts = doc.pages!.map((p) => doc.text.slice(p.start, p.end));
     expect(pageTexts[0]).toBe('Page one\nThe first page talks about lamps.');
@@ -70,7 +70,7 @@ describe('PDF files', () => {
     );
     const doc = await loadFile(file);
     expect(doc.text).toBe('Café naïve – “quoted” (brackets) back\\slash');
-    expect(doc.metadata.title).toBe('latin1.pdf');
+    expect(doc.metadata['x-localkb-title']).toBe('latin1.pdf');
   });
 
   it('records an empty range for a page without text between pages with text', async () => {
@@ -120,7 +120,7 @@ describe('PDF files', () => {
   it('loads the demo corpus PDF made by scripts/make-demo-pdf.ts', async () => {
     const doc = await loadFile(path.join(corpus, 'lighthouse-timeline.pdf'), { root: corpus });
     expect(doc.id).toBe('lighthouse-timeline.pdf');
-    expect(doc.metadata.title).toBe('A Timeline of Lighthouses');
+    expect(doc.metadata['x-localkb-title']).toBe('A Timeline of Lighthouses');
     expect(doc.pages).toHaveLength(3);
     const page = (n: number) => doc.text.slice(doc.pages![n - 1]!.start, doc.pages![n - 1]!.end);
     expect(page(1)).toContain('Pharos of Alexandria');

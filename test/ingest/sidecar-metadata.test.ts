@@ -34,7 +34,7 @@ describe('metadata sidecars', () => {
       year: 2024,
       public: false,
       tags: ['a', 'b'],
-      title: 'Doc',
+      'x-localkb-title': 'Doc',
     });
   });
 
@@ -95,7 +95,7 @@ describe('metadata sidecars', () => {
   it('reads the demo corpus sidecar, including its typed attribute', async () => {
     const doc = await loadFile(path.join(corpus, 'eddystone.md'), { root: corpus });
     expect(doc.metadata).toMatchObject({
-      title: 'The Eddystone Lighthouses',
+      'x-localkb-title': 'The Eddystone Lighthouses',
       topic: 'engineering',
       firstLit: 1698,
       stillActive: true,

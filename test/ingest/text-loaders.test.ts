@@ -42,11 +42,11 @@ describe('text files', () => {
     expect(doc.text).toBe(bytes.toString('utf8'));
     expect(doc.uri).toBe(pathToFileURL(file).href);
     expect(doc.contentHash).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // localkb's own keys under x-localkb- (the URI is the document's, not metadata)
     expect(doc.metadata).toEqual({
-      source: pathToFileURL(file).href,
-      title: 'plain.txt',
-      sizeBytes: bytes.length,
-      modifiedAt: (await stat(file)).mtime.toISOString(),
+      'x-localkb-title': 'plain.txt',
+      'x-localkb-size-bytes': bytes.length,
+      'x-localkb-modified-at': (await stat(file)).mtime.toISOString(),
     });
     expect(doc.pages).toBeUndefined();
   });
@@ -78,7 +78,9 @@ describe('text files', () => {
       metadata: { collection: 'demo', title: 'Given' },
     });
     expect(doc.metadata.collection).toBe('demo');
+    // the caller's own title stays theirs, beside localkb's
     expect(doc.metadata.title).toBe('Given');
+    expect(doc.metadata['x-localkb-title']).toBe('meta.txt');
   });
 
   it('rejects caller metadata with a value that is not a string, number, boolean or string list', async () => {
@@ -95,18 +97,18 @@ describe('Markdown files', () => {
     const doc = await loadFile(await write('doc.md', source));
     expect(doc.format).toBe('markdown');
     expect(doc.text).toBe(source);
-    expect(doc.metadata.title).toBe('The Eddystone Light');
+    expect(doc.metadata['x-localkb-title']).toBe('The Eddystone Light');
   });
 
   it('reads a setext heading as the title and ignores # lines inside code fences and front matter', async () => {
     const source = '---\ntitle: x\n---\n\n```sh\n# not a title\n```\n\nReal Title\n==========\n\nBody.\n';
     const doc = await loadFile(await write('setext.markdown', source));
-    expect(doc.metadata.title).toBe('Real Title');
+    expect(doc.metadata['x-localkb-title']).toBe('Real Title');
   });
 
   it('falls back to the file name when there is no H1', async () => {
     const doc = await loadFile(await write('untitled.md', '## Only a subheading\n\ntext'));
-    expect(doc.metadata.title).toBe('untitled.md');
+    expect(doc.metadata['x-localkb-title']).toBe('untitled.md');
   });
 });
 

@@ -145,6 +145,10 @@ describe('loadPaths', () => {
   it('gives documents their sidecar metadata and the caller metadata', async () => {
     const outcomes = await collect(loadPaths([path.join(root, 'docs')], { metadata: { batch: 7 } }));
     const guide = outcomes.find((o) => o.ok && o.document.id === 'guide.html');
-    expect(guide?.ok && guide.document.metadata).toMatchObject({ kind: 'guide', batch: 7, title: 'Guide' });
+    expect(guide?.ok && guide.document.metadata).toMatchObject({
+      kind: 'guide',
+      batch: 7,
+      'x-localkb-title': 'Guide',
+    });
   });
 });

@@ -293,7 +293,7 @@ describe('ingest, delete and stats', () => {
     expect(markdown.content.custom.inlineContent.type).toBe('BYTE');
     expect(markdown.content.custom.inlineContent.byteContent.mimeType).toBe('text/markdown');
     const [newts] = await kb.retrieve('newts stones', { k: 1 });
-    expect(newts).toMatchObject({ documentId: 'note-2', metadata: { title: 'Newts' } });
+    expect(newts).toMatchObject({ documentId: 'note-2', metadata: { 'x-localkb-title': 'Newts' } });
     expect(await kb.delete('note-1')).toBe(true);
     expect(await kb.delete('note-2')).toBe(true);
   });

@@ -1,15 +1,16 @@
-import type { Chunk, SourceDocument, TokenCounter } from '../../types.js';
+import { type Chunk, LOCALKB_METADATA_KEYS, type SourceDocument, type TokenCounter } from '../../types.js';
 import { documentSections } from './sections.js';
 
 /** Characters at a chunk's start that are searched for its title and headings before they are added again. */
 const HEAD_WINDOW = 400;
 
 /**
- * The document title a chunk is read with: its `title` metadata, unless that is only the document's id (what
- * in-memory documents fall back to), which names a record rather than its subject.
+ * The document title a chunk is read with: the user's own `title` metadata, else localkb's `x-localkb-title`,
+ * unless that is only the document's id (what in-memory documents fall back to), which names a record rather
+ * than its subject.
  */
 export function documentTitle(doc: SourceDocument): string | undefined {
-  const title = doc.metadata?.title;
+  const title = doc.metadata?.title ?? doc.metadata?.[LOCALKB_METADATA_KEYS.title];
   if (typeof title !== 'string' || title.trim() === '' || title === doc.id) return undefined;
   return title.trim();
 }

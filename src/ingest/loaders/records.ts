@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import { kbError } from '../../errors.js';
 import { declareOptions } from '../../options.js';
-import type { Metadata, MetadataValue, RecordSpan, SourceDocument } from '../../types.js';
+import {
+  LOCALKB_METADATA_KEYS,
+  type Metadata,
+  type MetadataValue,
+  type RecordSpan,
+  type SourceDocument,
+} from '../../types.js';
 import type { LoadedContent } from './loader.js';
 
 export interface RecordOptions {
@@ -145,7 +151,7 @@ export function recordsToContent(
       if (value !== undefined) metadata[field] = value;
     }
     const title = TITLE_FIELD_NAMES.find((name) => typeof record[name] === 'string' && record[name] !== '');
-    if (title && metadata.title === undefined) metadata.title = record[title] as string;
+    if (title) metadata[LOCALKB_METADATA_KEYS.title] = record[title] as string;
     if (parts.length > 0) offset += 2;
     spans.push({ id, start: offset, end: offset + text.length, metadata });
     parts.push(text);

@@ -1,11 +1,13 @@
 /** localkb's RetrievalResult and Citation written as bedrock-agent-runtime JSON. */
-import type { Citation } from '../../kb/types.js';
-import type { Metadata, RetrievalResult } from '../../types.js';
 
-export const SOURCE_URI_KEY = 'x-amz-bedrock-kb-source-uri';
-export const CHUNK_ID_KEY = 'x-amz-bedrock-kb-chunk-id';
-export const PAGE_NUMBER_KEY = 'x-amz-bedrock-kb-document-page-number';
-export const DATA_SOURCE_ID_KEY = 'x-amz-bedrock-kb-data-source-id';
+import { documentLocation } from '../../kb/local-retriever.js';
+import type { Citation } from '../../kb/types.js';
+import { BEDROCK_METADATA_KEYS, type Metadata, type RetrievalResult } from '../../types.js';
+
+export const SOURCE_URI_KEY = BEDROCK_METADATA_KEYS.sourceUri;
+export const CHUNK_ID_KEY = BEDROCK_METADATA_KEYS.chunkId;
+export const PAGE_NUMBER_KEY = BEDROCK_METADATA_KEYS.pageNumber;
+export const DATA_SOURCE_ID_KEY = BEDROCK_METADATA_KEYS.dataSourceId;
 
 export interface WireLocation {
   type: string;
@@ -15,27 +17,24 @@ export interface WireLocation {
 }
 
 /**
- * Bedrock's RetrievalResultLocation for a result: kept as it is when the result already carries one (a served
- * managed knowledge base), else by the URI's scheme — s3:// is S3, http(s):// is WEB, anything else (local
- * files, caller-given documents) is a CUSTOM document named by its document id.
+ * Bedrock's RetrievalResultLocation for a result: the location's own S3/WEB/CUSTOM member when it has one (local
+ * results always do, see documentLocation), else by the URI's scheme.
  */
 export function wireLocation(result: RetrievalResult): WireLocation {
-  const location = result.location;
+  const given = result.location;
+  const location =
+    given.s3Location || given.webLocation || given.customDocumentLocation
+      ? given
+      : documentLocation(given.uri, result.documentId);
   if (location.s3Location) return { type: 'S3', s3Location: { uri: location.s3Location.uri } };
-  if (location.webLocation)
-    return {
-      type: location.type === 'LOCAL' ? 'WEB' : location.type,
-      webLocation: { url: location.webLocation.url },
-    };
-  if (location.customDocumentLocation)
-    return { type: 'CUSTOM', customDocumentLocation: { id: location.customDocumentLocation.id } };
-  const uri = location.uri;
-  if (/^s3:\/\//i.test(uri)) return { type: 'S3', s3Location: { uri } };
-  if (/^https?:\/\//i.test(uri)) return { type: 'WEB', webLocation: { url: uri } };
-  return { type: 'CUSTOM', customDocumentLocation: { id: result.documentId } };
+  if (location.webLocation) return { type: 'WEB', webLocation: { url: location.webLocation.url } };
+  return { type: 'CUSTOM', customDocumentLocation: { id: location.customDocumentLocation!.id } };
 }
 
-/** The result's metadata with Bedrock's own keys present (source URI, chunk id, page). */
+/**
+ * The result's metadata with Bedrock's own keys present (source URI, chunk id, page; local stores also write
+ * the data source id), as a managed knowledge base returns them on every result and reference.
+ */
 export function wireMetadata(result: RetrievalResult): Metadata {
   const metadata: Metadata = { ...result.metadata };
   metadata[SOURCE_URI_KEY] ??= result.location.uri;
