@@ -1,8 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { kbError } from '../errors.js';
+import {
+  type FoundationModelInput,
+  ModelCatalogue,
+  modelIdentifierMessage,
+} from '../generate/model-catalogue/index.js';
 import type { KnowledgeBase } from '../kb/types.js';
 import { checkOptions, declareOptions } from '../options.js';
+import { BEDROCK_RERANK_MODELS } from '../retrieve/bedrock-reranker.js';
 import type { Reranker } from '../retrieve/rerank.js';
 import { type AgentRuntimeBackend, agentRuntimeRoutes } from './agent-runtime/operations.js';
 import { AwsServiceError } from './wire/aws-errors.js';
@@ -25,6 +31,11 @@ export interface KnowledgeBaseServerOptions {
    * knowledge base without one. The server's `knowledgeBaseId` says which.
    */
   knowledgeBaseId?: string;
+  /**
+   * Models to add to the catalogue RetrieveAndGenerate's modelArn is checked against (new models, your own
+   * entries); unknown ids are refused with Bedrock's ValidationException.
+   */
+  models?: FoundationModelInput[];
   /** Default 127.0.0.1. Any other address needs `credentials` (or `allowUnauthenticated`). */
   host?: string;
   /** Default 0: an ephemeral port. */
@@ -62,6 +73,7 @@ export const KNOWLEDGE_BASE_SERVER_OPTIONS = declareOptions<KnowledgeBaseServerO
     credentials: ['object', 'array'],
     region: 'string',
     reranker: 'object',
+    models: 'array',
     generationModel: 'string',
     retrievePageSize: 'integer',
     allowUnauthenticated: 'boolean',
@@ -102,6 +114,7 @@ export async function startKnowledgeBaseServer(
   const credentials = validateServerOptions(options);
   const region = signingRegion(options.region);
   const servedId = options.knowledgeBaseId ?? derivedKnowledgeBaseId(options.knowledgeBase);
+  const catalogue = new ModelCatalogue(options.models === undefined ? {} : { models: options.models });
   const backend: AgentRuntimeBackend = {
     knowledgeBase(knowledgeBaseId) {
       if (knowledgeBaseId !== servedId) {
@@ -113,15 +126,17 @@ export async function startKnowledgeBaseServer(
       }
       return { knowledgeBase: options.knowledgeBase };
     },
-    reranker() {
+    reranker(modelArn) {
+      checkRerankModel(modelArn);
       if (!options.reranker) {
         throw new AwsServiceError(
           'ValidationException',
-          'This localkb server has no reranker; start it with the `reranker` option to answer reranking requests.',
+          'This localkb server has no reranker; start it with the `reranker` option (localkb serve --rerank cross-encoder) to answer reranking requests.',
         );
       }
       return options.reranker;
     },
+    checkGenerationModel: (modelArn) => checkModelArn(catalogue, modelArn, region),
     ...(options.generationModel === 'generator' ? { generationModel: () => undefined } : {}),
     ...(options.retrievePageSize === undefined ? {} : { retrievePageSize: options.retrievePageSize }),
   };
@@ -165,6 +180,38 @@ export async function startKnowledgeBaseServer(
     region,
     close: () => server.close(),
   };
+}
+
+/**
+ * Bedrock refuses a RetrieveAndGenerate whose modelArn names no model it serves, whatever writes the answer
+ * here; so does this server, with Bedrock's message, against the model catalogue. Custom and provisioned model
+ * ARNs cannot be checked locally and are let through.
+ */
+function checkModelArn(catalogue: ModelCatalogue, modelArn: string, region: string): void {
+  const resolution = catalogue.resolve(modelArn, region);
+  if (resolution.ok) {
+    if (!resolution.model.outputModalities.includes('TEXT')) {
+      throw new AwsServiceError(
+        'ValidationException',
+        `The model ${modelArn} does not generate text; RetrieveAndGenerate needs a text model.`,
+      );
+    }
+    return;
+  }
+  if (resolution.reason === 'not-found') return;
+  throw new AwsServiceError('ValidationException', modelIdentifierMessage(resolution, modelArn));
+}
+
+/** Bedrock reranks only with its rerank models; the server's own reranker answers for any of them. */
+function checkRerankModel(modelArn: string): void {
+  const modelId = /^arn:aws[\w-]*:bedrock:[\w-]*::foundation-model\/(.+)$/.exec(modelArn)?.[1] ?? modelArn;
+  const known: readonly string[] = Object.values(BEDROCK_RERANK_MODELS);
+  if (!known.includes(modelId)) {
+    throw new AwsServiceError(
+      'ValidationException',
+      `The model ${modelArn} is not a rerank model; use ${known.join(' or ')} (as a foundation-model ARN).`,
+    );
+  }
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

@@ -367,6 +367,10 @@ function requireName(body: JsonObject): string {
 /** The bedrock-agent routes the emulator answers. */
 export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
   const op = operation;
+  // CreateKnowledgeBase's clientToken (the SDK sends a fresh one per call and the same one on its retries): a
+  // repeat "is ignored, but does not return an error" — it answers the knowledge base the first call made. The
+  // same token with other parameters is refused, as AWS refuses a mismatched idempotent retry.
+  const createdByToken = new Map<string, { request: string; knowledgeBaseId: string }>();
   const kbId = (call: WireOperationCall) => call.params.knowledgeBaseId ?? '';
   const dsId = (call: WireOperationCall) => call.params.dataSourceId ?? '';
   const kb = '/knowledgebases/{knowledgeBaseId}';
@@ -377,6 +381,18 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
       '/knowledgebases/',
       'CreateKnowledgeBase',
       op(202, (_call, body) => {
+        const { clientToken, ...parameters } = body;
+        const earlier = typeof clientToken === 'string' ? createdByToken.get(clientToken) : undefined;
+        if (earlier) {
+          if (earlier.request !== JSON.stringify(parameters)) {
+            throw new AwsServiceError(
+              'ConflictException',
+              `The clientToken ${String(clientToken)} was already used by a CreateKnowledgeBase request with other parameters; use a new clientToken for a new knowledge base.`,
+              409,
+            );
+          }
+          return { knowledgeBase: knowledgeBaseJson(registry.knowledgeBase(earlier.knowledgeBaseId)) };
+        }
         const name = requireName(body);
         const roleArn = stringAt(body, 'roleArn', 'roleArn', true)!;
         if (!ROLE_ARN.test(roleArn))
@@ -395,6 +411,12 @@ export function agentRoutes(registry: KnowledgeBaseRegistry): WireRoute[] {
           storageConfiguration,
           ...(description === undefined ? {} : { description }),
         });
+        if (typeof clientToken === 'string') {
+          createdByToken.set(clientToken, {
+            request: JSON.stringify(parameters),
+            knowledgeBaseId: record.knowledgeBaseId,
+          });
+        }
         return { knowledgeBase: knowledgeBaseJson(record) };
       }),
     ],

@@ -434,7 +434,9 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
           {
             kind: 'failStreamAfter',
             events,
-            exceptionType: opts.exceptionType ?? 'modelStreamErrorException',
+            // each stream's own failure unless one is named (modelStreamErrorException for bedrock-runtime's,
+            // dependencyFailedException for RetrieveAndGenerateStream, whose union has no model stream error)
+            exceptionType: opts.exceptionType,
             message: opts.message ?? 'The model stream failed (injected by the localkb emulator).',
           },
           1,

@@ -130,7 +130,11 @@ export interface BedrockEmulatorFaults {
   throttleShare(share: number, opts?: FaultTarget & { seed?: number }): void;
   /** The next `count` matching calls answer this AWS error type and status. */
   error(count: number, errorType: string, status: number, opts?: FaultTarget & { message?: string }): void;
-  /** The next matching stream call sends `events` event-stream messages, then a modelled exception. */
+  /**
+   * The next matching stream call sends `events` event-stream messages, then an exception its stream models:
+   * `exceptionType`, else modelStreamErrorException (bedrock-runtime streams) or dependencyFailedException
+   * (RetrieveAndGenerateStream, whose union has no model stream error).
+   */
   failStreamAfter(events: number, opts?: FaultTarget & { exceptionType?: string; message?: string }): void;
   /** Delays the next `count` (default 1) matching calls by `ms`. */
   delay(ms: number, opts?: FaultTarget & { count?: number }): void;

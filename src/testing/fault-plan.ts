@@ -6,7 +6,7 @@ export type Fault =
   | { kind: 'throttle' }
   | { kind: 'throttleShare'; share: number; random: () => number }
   | { kind: 'error'; errorType: string; status: number; message?: string }
-  | { kind: 'failStreamAfter'; events: number; exceptionType: string; message: string }
+  | { kind: 'failStreamAfter'; events: number; exceptionType?: string | undefined; message: string }
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
   | { kind: 'malformed' };

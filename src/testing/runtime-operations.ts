@@ -8,6 +8,7 @@ import {
   encodeException,
 } from '../serve/wire/event-stream.js';
 import type { WireRequest, WireResponse } from '../serve/wire/http-server.js';
+import type { StreamFailure } from '../serve/wire/operation.js';
 import { defaultAnswer, deterministicEmbedding, estimateTokens } from './default-model.js';
 import type { ScriptedResponse } from './emulator-types.js';
 import {
@@ -42,7 +43,7 @@ export interface OperationCall {
   /** Answer 200 with an unparseable body or frame. */
   malformed: boolean;
   /** Streams only: after this many events send this modelled exception. */
-  streamFailure: { events: number; exceptionType: string; message: string } | undefined;
+  streamFailure: StreamFailure | undefined;
   startedAt: number;
 }
 
@@ -165,7 +166,10 @@ async function sendEventStream(
   for (let index = 0; index <= frames.length; index++) {
     if (stream.closed) return;
     if (failure && index === Math.min(failure.events, frames.length)) {
-      await stream.write(encodeException(failure.exceptionType, { message: failure.message }));
+      // bedrock-runtime's streams model modelStreamErrorException for a model that fails mid-stream
+      await stream.write(
+        encodeException(failure.exceptionType ?? 'modelStreamErrorException', { message: failure.message }),
+      );
       break;
     }
     const frame = frames[index];

@@ -334,6 +334,59 @@ describe('reranking', () => {
 });
 
 describe('which model writes the answers', () => {
+  it.each([
+    [
+      'an id naming no model',
+      'anthropic.claude-99-imaginary-v1:0',
+      'The provided model identifier is invalid.',
+    ],
+    [
+      'a typo of a real id',
+      'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v1:0',
+      'The provided model identifier is invalid.',
+    ],
+    [
+      'a model served only through inference profiles',
+      'anthropic.claude-3-7-sonnet-20250219-v1:0',
+      "Invocation of model ID anthropic.claude-3-7-sonnet-20250219-v1:0 with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
+    ],
+  ])('refuses RetrieveAndGenerate with %s, as Bedrock does', async (_what, modelArn, message) => {
+    const client = clientFor(server);
+    for (const Command of [RetrieveAndGenerateCommand, RetrieveAndGenerateStreamCommand]) {
+      const error = await rejection(
+        client.send(
+          new Command({
+            input: { text: 'Why do honey bees dance?' },
+            retrieveAndGenerateConfiguration: {
+              type: 'KNOWLEDGE_BASE',
+              knowledgeBaseConfiguration: { knowledgeBaseId: server.knowledgeBaseId, modelArn },
+            },
+          }) as RetrieveAndGenerateCommand,
+        ),
+      );
+      expect(error).toMatchObject({
+        name: 'ValidationException',
+        message,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    // the profile answers
+    const viaProfile = await client.send(
+      new RetrieveAndGenerateCommand({
+        input: { text: 'Why do honey bees dance?' },
+        retrieveAndGenerateConfiguration: {
+          type: 'KNOWLEDGE_BASE',
+          knowledgeBaseConfiguration: {
+            knowledgeBaseId: server.knowledgeBaseId,
+            modelArn: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0',
+          },
+        },
+      }),
+    );
+    expect(viaProfile.output?.text).toContain('Honey bees');
+    client.destroy();
+  });
+
   it('hands the request’s modelArn to a Bedrock generator, or keeps the generator’s model when pinned', async () => {
     const emulator = await startBedrockEmulator();
     const generator = new BedrockConverseGenerator({

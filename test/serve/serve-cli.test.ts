@@ -3,10 +3,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BedrockAgentRuntimeClient, RetrieveCommand } from '@aws-sdk/client-bedrock-agent-runtime';
+import {
+  BedrockAgentRuntimeClient,
+  RerankCommand,
+  RetrieveCommand,
+} from '@aws-sdk/client-bedrock-agent-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalKnowledgeBase } from '../../src/kb/local-knowledge-base.js';
-import { REPO_ROOT } from '../helpers/models.js';
+import { REPO_ROOT, TINY_CROSS_ENCODER_PATH } from '../helpers/models.js';
 import { CORPUS } from '../kb-contract/corpus.js';
 
 const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
@@ -102,6 +106,94 @@ describe('localkb serve', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('reranks with --rerank cross-encoder: Retrieve’s rerankingConfiguration and Rerank, not ValidationException', async () => {
+    const { child, endpoint } = await serve([
+      '--db',
+      db,
+      '--knowledge-base-id',
+      'CLIKB00002',
+      '--rerank',
+      'cross-encoder',
+      '--rerank-model-path',
+      TINY_CROSS_ENCODER_PATH,
+      '--offline',
+    ]);
+    const client = new BedrockAgentRuntimeClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: KEYS,
+      maxAttempts: 1,
+    });
+    try {
+      const reranked = await client.send(
+        new RetrieveCommand({
+          knowledgeBaseId: 'CLIKB00002',
+          retrievalQuery: { text: 'why do honey bees dance' },
+          retrievalConfiguration: {
+            vectorSearchConfiguration: {
+              numberOfResults: 4,
+              rerankingConfiguration: {
+                type: 'BEDROCK_RERANKING_MODEL',
+                bedrockRerankingConfiguration: {
+                  modelConfiguration: {
+                    modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.rerank-v1:0',
+                  },
+                  numberOfRerankedResults: 2,
+                },
+              },
+            },
+          },
+        }),
+      );
+      expect(reranked.retrievalResults).toHaveLength(2);
+      const scores = reranked.retrievalResults!.map((r) => r.score!);
+      expect(scores[0]).toBeGreaterThanOrEqual(scores[1]!);
+      const direct = await client.send(
+        new RerankCommand({
+          queries: [{ type: 'TEXT', textQuery: { text: 'why do honey bees dance' } }],
+          sources: CORPUS.slice(0, 3).map((d) => ({
+            type: 'INLINE',
+            inlineDocumentSource: { type: 'TEXT', textDocument: { text: d.text } },
+          })),
+          rerankingConfiguration: {
+            type: 'BEDROCK_RERANKING_MODEL',
+            bedrockRerankingConfiguration: {
+              modelConfiguration: {
+                modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/cohere.rerank-v3-5:0',
+              },
+            },
+          },
+        }),
+      );
+      expect(direct.results?.map((r) => r.index).sort()).toEqual([0, 1, 2]);
+      // a model that does not rerank is refused, as Bedrock refuses it
+      await expect(
+        client.send(
+          new RerankCommand({
+            queries: [{ type: 'TEXT', textQuery: { text: 'bees' } }],
+            sources: [
+              { type: 'INLINE', inlineDocumentSource: { type: 'TEXT', textDocument: { text: 'bees' } } },
+            ],
+            rerankingConfiguration: {
+              type: 'BEDROCK_RERANKING_MODEL',
+              bedrockRerankingConfiguration: {
+                modelConfiguration: {
+                  modelArn:
+                    'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0',
+                },
+              },
+            },
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ValidationException' });
+    } finally {
+      client.destroy();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 
   it('refuses --model without --generator bedrock', async () => {

@@ -4,6 +4,7 @@ import { startKnowledgeBaseServer } from '../../serve/index.js';
 import { integerOption, keyPairOption, parseCommandArgs, stringOption } from '../args.js';
 import { localOptionsFrom, MODEL_OPTIONS } from '../open-kb.js';
 import { indexRebuildReporter } from '../progress.js';
+import { RERANK_OPTIONS, rerankerFrom } from '../retrieval-options.js';
 import { generatorFrom } from './ask.js';
 
 const HELP = `Usage: localkb serve --db <file> [options]
@@ -24,6 +25,11 @@ Options:
   --region <region>           the region signatures must be scoped to (default AWS_REGION, else us-east-1)
   --generator <name>          who writes RetrieveAndGenerate answers: extractive (default, no model) or bedrock
   --model <id>                the Bedrock model for --generator bedrock; without it, the model each request names
+  --rerank cross-encoder      answer Retrieve's rerankingConfiguration and the Rerank operation with the local
+                              cross-encoder (Xenova/ms-marco-MiniLM-L-6-v2), whichever Bedrock rerank model the
+                              request names (amazon.rerank-v1:0, cohere.rerank-v3-5:0); or a Bedrock rerank model
+                              id to rerank through Bedrock's Rerank API
+  --rerank-model-path <d>     local folder of the cross-encoder (or LOCALKB_RERANK_MODEL_PATH)
   --embedder, --model-path, --cache-dir, --offline   as for localkb query
   --json                      print where it listens as one JSON line: { endpoint, knowledgeBaseId, region, db }`;
 
@@ -40,6 +46,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     generator: { type: 'string' },
     model: { type: 'string' },
     json: { type: 'boolean' },
+    rerank: RERANK_OPTIONS.rerank!,
+    'rerank-model-path': RERANK_OPTIONS['rerank-model-path']!,
   });
   if (args.values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -76,6 +84,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = integerOption('serve', args, 'port', 0, { min: 0, max: 65535 });
   const knowledgeBaseId = stringOption(args, 'knowledge-base-id');
 
+  const reranker = rerankerFrom(args);
   const kb = await LocalKnowledgeBase.open(db, {
     onIndexRebuild: indexRebuildReporter(),
     mustExist: true,
@@ -91,11 +100,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ...(knowledgeBaseId ? { knowledgeBaseId } : {}),
       ...(credentials ? { credentials } : {}),
       ...(region === undefined ? {} : { region }),
+      ...(reranker ? { reranker } : {}),
       // A pinned --model writes every answer; otherwise the Bedrock generator calls the model each request names.
       ...(model ? { generationModel: 'generator' as const } : {}),
     });
   } catch (error) {
     await kb.close();
+    await reranker?.close?.();
     throw error;
   }
   if (args.values.json) {
@@ -123,5 +134,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   await server.close();
   await kb.close();
+  await reranker?.close?.();
   return 0;
 }

@@ -52,6 +52,8 @@ export interface AgentRuntimeBackend {
    * generator's own model. Default: the modelArn as sent.
    */
   generationModel?(modelArn: string): string | undefined;
+  /** Refuses a request's modelArn that names no model (throws an AwsServiceError), before anything is retrieved. */
+  checkGenerationModel?(modelArn: string): void;
   /** Most results one Retrieve response carries; the rest follow through nextToken. Default: all of them. */
   retrievePageSize?: number;
 }
@@ -199,6 +201,7 @@ interface PreparedGeneration {
 function prepareGeneration(backend: AgentRuntimeBackend, call: WireOperationCall): PreparedGeneration {
   const request = readGenerateRequest(parseJsonBody(call.request.body));
   const served = backend.knowledgeBase(request.knowledgeBaseId);
+  backend.checkGenerationModel?.(request.modelArn);
   const modelId = backend.generationModel ? backend.generationModel(request.modelArn) : request.modelArn;
   // The knowledge base issues session ids and refuses ones it did not issue, as Bedrock does.
   const options: RetrieveAndGenerateOptions = {
@@ -291,10 +294,18 @@ function generateStreamOperation(backend: AgentRuntimeBackend): WireOperation {
           throw awsErrorOf(error);
         }
       }
-      await sendEventStreamFrames(call, { [SESSION_ID_HEADER]: sessionId }, frames(), (error) => {
-        const aws = awsErrorOf(error);
-        return encodeException(aws.errorType, { message: aws.message });
-      });
+      // RetrieveAndGenerateStreamResponseOutput models no modelStreamErrorException: a model failing mid-answer
+      // is a failed dependency of the knowledge base.
+      await sendEventStreamFrames(
+        call,
+        { [SESSION_ID_HEADER]: sessionId },
+        frames(),
+        (error) => {
+          const aws = awsErrorOf(error);
+          return encodeException(aws.errorType, { message: aws.message });
+        },
+        'dependencyFailedException',
+      );
     },
   };
 }

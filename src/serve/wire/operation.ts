@@ -5,7 +5,8 @@ import type { WireRequest, WireResponse } from './http-server.js';
 /** A scripted in-stream failure: after `events` frames, a modelled exception instead of the rest. */
 export interface StreamFailure {
   events: number;
-  exceptionType: string;
+  /** A member of the stream's own union (camelCase); undefined: the stream's usual failure. */
+  exceptionType?: string | undefined;
   message: string;
 }
 
@@ -69,6 +70,7 @@ export async function sendEventStreamFrames(
   headers: Record<string, string>,
   frames: AsyncIterable<Buffer>,
   streamError: (error: unknown) => Buffer,
+  failureType = 'internalServerException',
 ): Promise<void> {
   const iterator = frames[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -80,7 +82,9 @@ export async function sendEventStreamFrames(
     while (!step.done) {
       if (stream.closed) return;
       if (failure && sent === failure.events) {
-        await stream.write(encodeException(failure.exceptionType, { message: failure.message }));
+        await stream.write(
+          encodeException(failure.exceptionType ?? failureType, { message: failure.message }),
+        );
         return;
       }
       await stream.write(step.value);
@@ -89,7 +93,7 @@ export async function sendEventStreamFrames(
       step = await iterator.next();
     }
     if (failure && !stream.closed) {
-      await stream.write(encodeException(failure.exceptionType, { message: failure.message }));
+      await stream.write(encodeException(failure.exceptionType ?? failureType, { message: failure.message }));
     }
   } catch (error) {
     if (!stream.closed) await stream.write(streamError(error));
