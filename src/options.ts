@@ -91,6 +91,10 @@ const NOTES: Record<string, string> = {
     'generation settings go in inferenceConfig, e.g. { inferenceConfig: { maxTokens } }',
   'temperature->inferenceConfig':
     'generation settings go in inferenceConfig, e.g. { inferenceConfig: { temperature } }',
+  'title->metadata': "a document's own fields go in metadata, e.g. { id, text, metadata: { title } }",
+  'author->metadata': "a document's own fields go in metadata, e.g. { id, text, metadata: { author } }",
+  'tags->metadata': "a document's own fields go in metadata, e.g. { id, text, metadata: { tags } }",
+  'pageContent->text': "LangChain's pageContent is a document input's text",
   'topP->inferenceConfig': 'generation settings go in inferenceConfig, e.g. { inferenceConfig: { topP } }',
 };
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { kbError } from '../errors.js';
+import { checkOptions, declareOptions } from '../options.js';
 import {
   type DocumentFormat,
   type DocumentInput,
@@ -12,6 +13,20 @@ import { normaliseLineEndings } from './loaders/text-decoding.js';
 import { firstMarkdownH1 } from './markdown-headings.js';
 
 const IN_MEMORY_FORMATS: readonly DocumentFormat[] = ['text', 'markdown', 'html'];
+
+/** A document input's keys: anything else (a `title` beside `text`, LangChain's `pageContent`) is refused. */
+const DOCUMENT_INPUT = declareOptions<DocumentInput>(
+  'document input',
+  { id: 'string', text: 'string', uri: 'string', format: 'string', metadata: 'object' },
+  {
+    title: 'metadata',
+    author: 'metadata',
+    tags: 'metadata',
+    pageContent: 'text',
+    content: 'text',
+    source: 'uri',
+  },
+);
 
 /**
  * Turns a caller-given document into a SourceDocument. `format: 'html'` input is rendered to text like an HTML
@@ -27,6 +42,7 @@ export function documentFromInput(input: DocumentInput): SourceDocument {
   if (typeof input.text !== 'string') {
     throw kbError('INVALID_OPTION', `Document ${id}: \`text\` must be a string.`, { input: id });
   }
+  checkOptions(DOCUMENT_INPUT, input);
   const format = input.format ?? 'text';
   if (!IN_MEMORY_FORMATS.includes(format)) {
     throw kbError(

@@ -18,7 +18,15 @@ import type { IngestSummary, KnowledgeBase } from '../kb/types.js';
 import type { ServedKnowledgeBase } from '../serve/agent-runtime/operations.js';
 import { DATA_SOURCE_ID_KEY, SOURCE_URI_KEY } from '../serve/agent-runtime/wire-shapes.js';
 import { AwsServiceError } from '../serve/wire/aws-errors.js';
-import type { DocumentFormat, DocumentInput, Embedder, Metadata, RetrievalResult } from '../types.js';
+import type {
+  DocumentFormat,
+  DocumentInput,
+  Embedder,
+  FilterAttribute,
+  Metadata,
+  RetrievalFilter,
+  RetrievalResult,
+} from '../types.js';
 
 export const EMULATOR_ACCOUNT_ID = '123456789012';
 
@@ -322,12 +330,14 @@ export class KnowledgeBaseRegistry {
       );
     }
     const prefixes = Object.entries(this.#options.s3Buckets).map(([bucket, folder]) => ({
+      folder: path.resolve(folder),
       file: `${pathToFileURL(path.resolve(folder)).href.replace(/\/$/, '')}/`,
       s3: `s3://${bucket}/`,
     }));
     return {
       knowledgeBase: record.knowledgeBase,
       present: (result) => presentS3(result, prefixes),
+      filter: (filter) => s3FilterToLocal(filter, prefixes),
     };
   }
 
@@ -805,8 +815,43 @@ export class KnowledgeBaseRegistry {
   }
 }
 
+/** An S3 bucket of the emulator and the folder that holds it, as a path and as a file: URI prefix. */
+interface S3Prefix {
+  folder: string;
+  file: string;
+  s3: string;
+}
+
+/** An s3:// URI (or the start of one) in a mapped bucket as the file: URI the store holds; others unchanged. */
+function localUri(value: string, prefixes: S3Prefix[]): string {
+  const match = prefixes.find((prefix) => value.startsWith(prefix.s3));
+  if (!match) return value;
+  const key = value.slice(match.s3.length);
+  const local = pathToFileURL(path.join(match.folder, key)).href;
+  // pathToFileURL drops the slash a bare prefix ends with; a startsWith filter needs it kept.
+  return key === '' || (value.endsWith('/') && !local.endsWith('/')) ? `${local}/` : local;
+}
+
+/**
+ * A request's filter in the store's terms: values of x-amz-bedrock-kb-source-uri that name s3:// URIs of a mapped
+ * bucket become the local file URIs behind them, so filters on what results show (s3:// URIs) match them.
+ */
+function s3FilterToLocal(filter: RetrievalFilter, prefixes: S3Prefix[]): RetrievalFilter {
+  if ('andAll' in filter) return { andAll: filter.andAll.map((f) => s3FilterToLocal(f, prefixes)) };
+  if ('orAll' in filter) return { orAll: filter.orAll.map((f) => s3FilterToLocal(f, prefixes)) };
+  const [operator, attribute] = Object.entries(filter)[0] as [string, FilterAttribute];
+  if (attribute?.key !== SOURCE_URI_KEY) return filter;
+  const value = attribute.value;
+  const mapped = Array.isArray(value)
+    ? value.map((item) => (typeof item === 'string' ? localUri(item, prefixes) : item))
+    : typeof value === 'string'
+      ? localUri(value, prefixes)
+      : value;
+  return { [operator]: { key: attribute.key, value: mapped } } as RetrievalFilter;
+}
+
 /** Local results of an S3 data source, shown the way Bedrock shows them: s3:// URIs and S3 locations. */
-function presentS3(result: RetrievalResult, prefixes: { file: string; s3: string }[]): RetrievalResult {
+function presentS3(result: RetrievalResult, prefixes: S3Prefix[]): RetrievalResult {
   const uri = result.location.uri;
   const match = prefixes.find((prefix) => uri.startsWith(prefix.file));
   if (!match) return result;

@@ -54,6 +54,21 @@ describe('documentFromInput', () => {
     );
   });
 
+  it('refuses keys a document input does not have, naming the key and where it belongs', () => {
+    expect(() => documentFromInput({ id: 'a', text: 'x', title: 'Pharos' } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTION',
+        message: expect.stringMatching(/unknown option "title"; did you mean "metadata"\?/),
+      }),
+    );
+    expect(() => documentFromInput({ id: 'a', text: 'x', metadta: {} } as never)).toThrow(
+      /did you mean "metadata"/,
+    );
+    expect(() =>
+      documentFromInput({ id: 'a', text: 'x', uri: 'u', format: 'text', metadata: {} }),
+    ).not.toThrow();
+  });
+
   it('rejects whitespace-only text as EMPTY_DOCUMENT naming the id', () => {
     expect(() => documentFromInput({ id: 'blank', text: ' \n ' })).toThrow(
       expect.objectContaining({ code: 'EMPTY_DOCUMENT', input: 'blank' }),

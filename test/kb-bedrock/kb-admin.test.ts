@@ -10,6 +10,7 @@ import type { LocalKbError } from '../../src/errors.js';
 import { BedrockKnowledgeBaseAdmin, type IngestionProgress } from '../../src/kb/bedrock-kb-admin.js';
 import { BedrockKnowledgeBase } from '../../src/kb/bedrock-knowledge-base.js';
 import { type BedrockEmulator, startBedrockEmulator } from '../../src/testing/index.js';
+import type { RetrievalFilter } from '../../src/types.js';
 import { writePdf } from '../fixtures/ingest/pdf-writer.js';
 import { ROLE_ARN, STORAGE, testClientConfig } from '../kb-contract/implementations.js';
 
@@ -140,6 +141,29 @@ describe('a knowledge base over an S3 bucket', () => {
       filter: { equals: { key: 'audience', value: 'beginners' } },
     });
     expect(ponds?.location.uri).toBe('s3://field-survey/guides/ponds.md');
+  });
+
+  it('filters on the s3:// source URIs the results show (equals, startsWith, in, notEquals)', async () => {
+    const key = 'x-amz-bedrock-kb-source-uri';
+    const uris = async (filter: RetrievalFilter) =>
+      (await kb.retrieve('herons kingfishers otters dragonflies', { k: 10, filter })).map(
+        (r) => r.location.uri,
+      );
+    expect(new Set(await uris({ equals: { key, value: 's3://field-survey/report.pdf' } }))).toEqual(
+      new Set(['s3://field-survey/report.pdf']),
+    );
+    expect(new Set(await uris({ startsWith: { key, value: 's3://field-survey/guides/' } }))).toEqual(
+      new Set(['s3://field-survey/guides/ponds.md']),
+    );
+    expect(
+      new Set(
+        await uris({ in: { key, value: ['s3://field-survey/report.pdf', 's3://field-survey/outside.txt'] } }),
+      ),
+    ).toEqual(new Set(['s3://field-survey/report.pdf', 's3://field-survey/outside.txt']));
+    expect(await uris({ notEquals: { key, value: 's3://field-survey/report.pdf' } })).not.toContain(
+      's3://field-survey/report.pdf',
+    );
+    expect(await uris({ equals: { key, value: 's3://other-bucket/report.pdf' } })).toEqual([]);
   });
 
   it('re-syncs changes: a modified file is re-indexed and a removed one deleted', async () => {

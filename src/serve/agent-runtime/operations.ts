@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isLocalKbError } from '../../errors.js';
 import type { AnswerStreamEvent, KnowledgeBase, RetrieveAndGenerateOptions } from '../../kb/types.js';
 import type { Reranker } from '../../retrieve/rerank.js';
-import type { RetrievalResult } from '../../types.js';
+import type { RetrievalFilter, RetrievalResult } from '../../types.js';
 import { AwsServiceError } from '../wire/aws-errors.js';
 import { encodeEvent, encodeException } from '../wire/event-stream.js';
 import type { WireRequest } from '../wire/http-server.js';
@@ -40,6 +40,11 @@ export interface ServedKnowledgeBase {
    * source back into s3:// URIs.
    */
   present?(result: RetrievalResult): RetrievalResult;
+  /**
+   * Rewrites a request's filter into the knowledge base's own terms, the inverse of `present`: the emulator turns
+   * s3:// source URIs back into the local file URIs its store holds, so a filter on what a result shows matches it.
+   */
+  filter?(filter: RetrievalFilter): RetrievalFilter;
 }
 
 export interface AgentRuntimeBackend {
@@ -101,7 +106,7 @@ async function retrieveResults(
   request: RetrievalRequest,
 ): Promise<RetrievalResult[]> {
   try {
-    return await served.knowledgeBase.retrieve(text, retrieveOptions(request));
+    return await served.knowledgeBase.retrieve(text, retrieveOptions(served, request));
   } catch (error) {
     // A managed knowledge base with nothing ingested answers with no results, not an error.
     if (isLocalKbError(error, 'EMPTY_STORE')) return [];
@@ -109,10 +114,10 @@ async function retrieveResults(
   }
 }
 
-function retrieveOptions(request: RetrievalRequest) {
+function retrieveOptions(served: ServedKnowledgeBase, request: RetrievalRequest) {
   return {
     k: request.k,
-    ...(request.filter ? { filter: request.filter } : {}),
+    ...(request.filter ? { filter: served.filter ? served.filter(request.filter) : request.filter } : {}),
     ...(request.searchType ? { searchType: request.searchType } : {}),
   };
 }
@@ -205,7 +210,7 @@ function prepareGeneration(backend: AgentRuntimeBackend, call: WireOperationCall
   const modelId = backend.generationModel ? backend.generationModel(request.modelArn) : request.modelArn;
   // The knowledge base issues session ids and refuses ones it did not issue, as Bedrock does.
   const options: RetrieveAndGenerateOptions = {
-    ...retrieveOptions(request.retrieval),
+    ...retrieveOptions(served, request.retrieval),
     ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
     ...(modelId === undefined ? {} : { modelId }),
     ...(request.promptTemplate === undefined ? {} : { promptTemplate: request.promptTemplate }),
