@@ -253,11 +253,11 @@ export class LocalRetriever {
     const allowed = filter ? this.allowedChunkIds(filter) : undefined;
     if (allowed && allowed.size === 0) return [];
     const hits = this.dense(vector, k, allowed);
-    const chunks = new Map(this.store.getChunks(hits.map((hit) => hit.id)).map((c) => [c.id, c]));
+    const chunks = new Map(this.store.resultChunks(hits.map((hit) => hit.id)).map((c) => [c.id, c]));
     const parentIds = [...chunks.values()].flatMap((c) =>
       c.parentChunkId !== undefined ? [c.parentChunkId] : [],
     );
-    const parents = new Map(this.store.getChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
+    const parents = new Map(this.store.resultChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
     return hits.flatMap((hit) => {
       const chunk = chunks.get(hit.id);
       if (!chunk) return [];

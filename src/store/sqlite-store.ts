@@ -1003,10 +1003,6 @@ export class SqliteStore {
 export const NO_TABLES_YET = 'the file has no tables: its first ingest is under way or was interrupted';
 
 /**
- * Opening a store to read found none: nothing was created. The fix names both ways to make one, the CLI's and
- * the library's.
- */
-/**
  * Damage can surface in any query, not only at open: every SqliteStore method reports a damaged file as
  * STORE_CORRUPT naming it (our own errors, and SQLite errors that are not corruption, pass through unchanged).
  */
@@ -1026,6 +1022,10 @@ for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
   });
 }
 
+/**
+ * Opening a store to read found none: nothing was created. The fix names both ways to make one, the CLI's and
+ * the library's.
+ */
 export function storeNotFound(dbPath: string, why?: string): LocalKbError {
   return kbError(
     'STORE_NOT_FOUND',
