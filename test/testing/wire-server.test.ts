@@ -124,6 +124,40 @@ describe('wire server', () => {
     expect(reply.toString('latin1')).toMatch(/^HTTP\/1\.1 200/);
   });
 
+  it('answers every HTTP/1.1 request whose bytes came with the sniffed head, then later ones on the same socket', async () => {
+    const server = await serve(echoHandler);
+    const request = (path: string, body: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const replies = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if ((text.match(/HTTP\/1\.1 200/g) ?? []).length === 3) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('connect', async () => {
+        // Two pipelined requests and the start of a third in the first packet, the rest of the third later.
+        const third = request('/three', 'body-three');
+        socket.write(request('/one', 'a') + request('/two', 'bb') + third.slice(0, 30));
+        await sleep(20);
+        socket.write(third.slice(30));
+      });
+    });
+    const bodies = [...replies.matchAll(/\{[^}]*\}/g)].map(
+      (m) => JSON.parse(m[0]) as { path: string; body: string },
+    );
+    expect(bodies.map((b) => [b.path, b.body])).toEqual([
+      ['/one', 'a'],
+      ['/two', 'bb'],
+      ['/three', 'body-three'],
+    ]);
+  });
+
   it('answers AWS errors with the error type header, a JSON message and the status', async () => {
     const server = await serve((request, response) => {
       if (request.rawPath === '/thrown')

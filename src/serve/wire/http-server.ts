@@ -127,14 +127,20 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     socket.setNoDelay(true);
     const guard = new ConnectionGuard(socket, limits);
     sniffProtocol(socket, (isHttp2, head) => {
-      const wrapped = new ReplayingSocket(socket, head);
-      wrapped.on('error', () => wrapped.destroy());
       if (!isHttp2) {
+        // The HTTP/1.1 server takes the socket itself (its parser then reads the native handle, with no JS
+        // stream in between): the sniffed bytes go back into the socket's readable buffer, which the server's
+        // 'data' listener drains into the parser once the socket flows again, before any later read arrives.
         guard.http1();
-        http1Guards.set(wrapped, guard);
-        http1Server.emit('connection', wrapped);
+        http1Guards.set(socket, guard);
+        socket.unshift(head);
+        http1Server.emit('connection', socket);
+        socket.resume();
         return;
       }
+      // nghttp2 reads the native handle directly and would never see unshifted bytes: replay them through a JS stream.
+      const wrapped = new ReplayingSocket(socket, head);
+      wrapped.on('error', () => wrapped.destroy());
       newSession = undefined;
       http2Server.emit('connection', wrapped); // creates the session synchronously
       const session = newSession as Http2Session | undefined;
@@ -260,46 +266,56 @@ function requestHead(request: IncomingMessage | Http2ServerRequest): WireRequest
 /** Thrown by readBody when the client went away mid-request: nothing is left to answer. */
 const CLIENT_GONE = Symbol('client gone');
 
-/** The body, up to `maxBodyBytes` (then 413), each chunk within `headersTimeoutMs` of the last (then 408). */
-async function readBody(
-  request: IncomingMessage | Http2ServerRequest,
-  limits: WireServerLimits,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let stalled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const watch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      request.destroy();
-    }, limits.headersTimeoutMs);
-    timer.unref();
-  };
-  watch();
-  try {
-    for await (const chunk of request) {
-      size += (chunk as Buffer).length;
-      if (size > limits.maxBodyBytes) throw tooLarge(limits);
-      chunks.push(chunk as Buffer);
+/**
+ * The body, up to `maxBodyBytes` (then 413), each chunk within `headersTimeoutMs` of the last (then 408). Over
+ * the limit it stops reading without destroying the request, so the 413 can still be written on its socket.
+ */
+function readBody(request: IncomingMessage | Http2ServerRequest, limits: WireServerLimits): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: () => void) => {
+      clearTimeout(timer);
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onGone);
+      request.off('close', onGone);
+      outcome();
+    };
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        finish(() =>
+          reject(
+            new AwsServiceError(
+              'RequestTimeoutException',
+              `The request body stalled for more than ${limits.headersTimeoutMs} ms.`,
+              408,
+            ),
+          ),
+        );
+      }, limits.headersTimeoutMs);
+      timer.unref();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxBodyBytes) {
+        request.pause();
+        finish(() => reject(tooLarge(limits)));
+        return;
+      }
+      chunks.push(chunk);
       watch();
-    }
-  } catch (error) {
-    if (error instanceof AwsServiceError) throw error;
-    if (stalled) {
-      throw new AwsServiceError(
-        'RequestTimeoutException',
-        `The request body stalled for more than ${limits.headersTimeoutMs} ms.`,
-        408,
-      );
-    }
-    throw CLIENT_GONE;
-  } finally {
-    clearTimeout(timer);
-  }
-  if (stalled) throw CLIENT_GONE;
-  return Buffer.concat(chunks);
+    };
+    const onEnd = () => finish(() => resolve(Buffer.concat(chunks)));
+    const onGone = () => finish(() => reject(CLIENT_GONE));
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onGone);
+    request.on('close', onGone);
+    watch();
+  });
 }
 
 function tooLarge(limits: WireServerLimits): AwsServiceError {
@@ -386,7 +402,14 @@ class NodeWireResponse implements WireResponse {
   refuse(error: AwsServiceError): void {
     const response = this.#response;
     const http1 = !('stream' in response);
-    if (http1) (response as ServerResponse).shouldKeepAlive = false;
+    if (http1) {
+      (response as ServerResponse).shouldKeepAlive = false;
+      // Node ends a last response with destroySoon(), which closes the socket at once; body bytes still unread
+      // there make the kernel answer with a reset that can discard the error before the client reads it.
+      // Half-close instead (lingering close): the rest of the body is read and dropped until the timer below.
+      const socket = (response as ServerResponse).socket;
+      if (socket) socket.destroySoon = () => socket.end();
+    }
     response.once('finish', () => {
       if ('stream' in response) response.stream.close(http2.constants.NGHTTP2_NO_ERROR);
       // a client still sending is cut off once the answer had time to leave

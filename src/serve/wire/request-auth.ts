@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { kbError } from '../../errors.js';
@@ -187,14 +186,7 @@ export function authenticateHead(
         );
       }
     }
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey },
-      region,
-      service,
-      sha256: Sha256,
-      uriEscapePath: true,
-      applyChecksum: declaredPayloadHash !== undefined,
-    });
+    const signer = signerFor(pair, region, service, declaredPayloadHash !== undefined);
     const signed = await signer.sign(
       new HttpRequest({
         method: head.method,
@@ -215,6 +207,68 @@ export function authenticateHead(
       );
     }
   };
+}
+
+/**
+ * One signer per key pair, scope and checksum mode, kept for the server's life: SignatureV4 caches the derived
+ * signing key per day, so a request costs one HMAC for its signature instead of five.
+ */
+const signers = new Map<string, SignatureV4>();
+const MAX_SIGNERS = 64;
+
+function signerFor(
+  pair: AwsCredentialPair,
+  region: string,
+  service: string,
+  applyChecksum: boolean,
+): SignatureV4 {
+  const key = JSON.stringify([pair.accessKeyId, pair.secretAccessKey, region, service, applyChecksum]);
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size >= MAX_SIGNERS) signers.clear();
+    signer = new SignatureV4({
+      credentials: { accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey },
+      region,
+      service,
+      sha256: NodeSha256,
+      uriEscapePath: true,
+      applyChecksum,
+    });
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
+/** SHA-256 and HMAC-SHA-256 from node:crypto in the shape SignatureV4 takes (the SDK's Node clients do the same). */
+class NodeSha256 {
+  readonly #secret: string | Uint8Array | undefined;
+  #hash: Hash | Hmac;
+
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#secret =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+          : new Uint8Array(secret);
+    this.#hash = this.#fresh();
+  }
+
+  #fresh(): Hash | Hmac {
+    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
+  }
+
+  update(data: string | Uint8Array): void {
+    this.#hash.update(data);
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.#hash.digest()));
+  }
+
+  reset(): void {
+    this.#hash = this.#fresh();
+  }
 }
 
 /** Both checks at once, for a request already read whole. */
