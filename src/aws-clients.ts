@@ -81,6 +81,31 @@ function milliseconds(value: number | undefined, name: string, fallback: number,
   return value;
 }
 
+/**
+ * Process-wide defaults for the timeouts, for programs (the CLI, `localkb serve`) whose calls take no options:
+ * LOCALKB_CONNECT_TIMEOUT_MS and LOCALKB_IDLE_TIMEOUT_MS. Options given in code win over them.
+ */
+export const TIMEOUT_ENVIRONMENT = {
+  connectMs: 'LOCALKB_CONNECT_TIMEOUT_MS',
+  idleMs: 'LOCALKB_IDLE_TIMEOUT_MS',
+} as const;
+
+/** A timeout from the environment, or `fallback` when the variable is unset or empty. */
+export function environmentTimeout(kind: keyof typeof TIMEOUT_ENVIRONMENT, fallback: number): number {
+  const name = TIMEOUT_ENVIRONMENT[kind];
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 2 ** 31 - 1) {
+    throw kbError(
+      'INVALID_OPTION',
+      `${name} must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got "${raw}"; fix or unset it.`,
+      { input: name },
+    );
+  }
+  return value;
+}
+
 /** Applies the defaults and checks the ranges (option types are checked by the caller's declaration). */
 export function remoteSettings(options: RemoteCallOptions = {}): RemoteSettings {
   const { timeouts = {}, retry = {} } = options;
@@ -95,8 +120,14 @@ export function remoteSettings(options: RemoteCallOptions = {}): RemoteSettings 
     );
   }
   const settings = {
-    connectMs: milliseconds(timeouts.connectMs, 'timeouts.connectMs', DEFAULT_CONNECT_TIMEOUT_MS, 1),
-    idleMs: milliseconds(timeouts.idleMs, 'timeouts.idleMs', DEFAULT_IDLE_TIMEOUT_MS, 1),
+    connectMs:
+      timeouts.connectMs === undefined
+        ? environmentTimeout('connectMs', DEFAULT_CONNECT_TIMEOUT_MS)
+        : milliseconds(timeouts.connectMs, 'timeouts.connectMs', DEFAULT_CONNECT_TIMEOUT_MS, 1),
+    idleMs:
+      timeouts.idleMs === undefined
+        ? environmentTimeout('idleMs', DEFAULT_IDLE_TIMEOUT_MS)
+        : milliseconds(timeouts.idleMs, 'timeouts.idleMs', DEFAULT_IDLE_TIMEOUT_MS, 1),
     maxAttempts,
     baseDelayMs: milliseconds(retry.baseDelayMs, 'retry.baseDelayMs', DEFAULT_BASE_DELAY_MS, 0),
     maxDelayMs: milliseconds(retry.maxDelayMs, 'retry.maxDelayMs', DEFAULT_MAX_DELAY_MS, 0),

@@ -194,8 +194,9 @@ export function timeoutMessage(call: string, facts: TimeoutFacts | undefined, sd
       ? `no connection to ${facts.endpoint} within ${facts.ms} ms (timeouts.connectMs)`
       : `${facts.endpoint} sent nothing for ${facts.ms} ms (timeouts.idleMs)`;
   const option = facts.kind === 'connect' ? 'connectMs' : 'idleMs';
+  const variable = facts.kind === 'connect' ? 'LOCALKB_CONNECT_TIMEOUT_MS' : 'LOCALKB_IDLE_TIMEOUT_MS';
   return (
     `${call} timed out: ${what}. Check the endpoint and the network, or raise it, e.g. ` +
-    `{ timeouts: { ${option}: ${facts.ms * 4} } }.`
+    `{ timeouts: { ${option}: ${facts.ms * 4} } } (or ${variable}=${facts.ms * 4} for the CLI and serve).`
   );
 }

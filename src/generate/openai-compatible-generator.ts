@@ -1,3 +1,5 @@
+import { DEFAULT_IDLE_TIMEOUT_MS, environmentTimeout, type TimeoutFacts } from '../aws-clients.js';
+import { timeoutMessage } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
 import type { UsageListener } from '../observe/usage.js';
@@ -28,7 +30,17 @@ export interface OpenAICompatibleGeneratorOptions {
   logger?: Logger;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * `idleMs`: longest silence while a call is in flight (waiting for the answer, reading it, between stream
+   * events), then TIMEOUT. Default LOCALKB_IDLE_TIMEOUT_MS, else 120 000; raise it for slow local models that
+   * answer without streaming.
+   * Connecting is bounded by Node's fetch (10 s), also reported as TIMEOUT.
+   */
+  timeouts?: { idleMs?: number };
 }
+
+/** Node's fetch (undici) gives up connecting after 10 s; that failure carries this code. */
+const FETCH_CONNECT_TIMEOUT_MS = 10_000;
 
 export const OPENAI_COMPATIBLE_GENERATOR_OPTIONS = declareOptions<OpenAICompatibleGeneratorOptions>(
   'OpenAICompatibleGenerator',
@@ -41,6 +53,7 @@ export const OPENAI_COMPATIBLE_GENERATOR_OPTIONS = declareOptions<OpenAICompatib
     onUsage: 'function',
     logger: 'object',
     fetch: 'function',
+    timeouts: declareOptions<{ idleMs?: number }>('timeouts', { idleMs: 'number' }),
   },
   { modelId: 'model', url: 'baseUrl', baseURL: 'baseUrl', endpoint: 'baseUrl' },
 );
@@ -70,6 +83,7 @@ export class OpenAICompatibleGenerator implements Generator {
   readonly #onUsage: UsageListener | undefined;
   readonly #logger: Logger;
   readonly #fetch: typeof fetch;
+  readonly #idleMs: number;
 
   constructor(options: OpenAICompatibleGeneratorOptions) {
     checkOptions(OPENAI_COMPATIBLE_GENERATOR_OPTIONS, options);
@@ -99,16 +113,30 @@ export class OpenAICompatibleGenerator implements Generator {
     this.#onUsage = options.onUsage;
     this.#logger = safeLogger(options.logger, options.apiKey ? [options.apiKey] : []);
     this.#fetch = options.fetch ?? fetch;
+    const idleMs = options.timeouts?.idleMs ?? environmentTimeout('idleMs', DEFAULT_IDLE_TIMEOUT_MS);
+    if (!Number.isFinite(idleMs) || idleMs < 1 || idleMs > 2 ** 31 - 1) {
+      throw kbError(
+        'INVALID_OPTION',
+        `timeouts.idleMs must be a number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(idleMs)}.`,
+        { input: 'timeouts.idleMs' },
+      );
+    }
+    this.#idleMs = idleMs;
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
     checkOptions(GENERATE_OPTIONS, options);
     const { merged, body, report } = this.#prepare(messages, options, false);
+    const watchdog = new IdleWatchdog(this.#idleMs, merged.signal);
     try {
-      const response = await this.#post(body, merged.signal);
-      const json = (await response.json().catch((error: unknown) => {
+      const response = await this.#post(body, watchdog);
+      const raw = await readWhole(response.body, watchdog);
+      let json: ChatCompletion;
+      try {
+        json = JSON.parse(raw) as ChatCompletion;
+      } catch (error) {
         throw this.#malformed('the body is not JSON', error);
-      })) as ChatCompletion;
+      }
       const choice = json.choices?.[0];
       const content = choice?.message?.content;
       if (typeof content !== 'string' && content !== null)
@@ -118,9 +146,11 @@ export class OpenAICompatibleGenerator implements Generator {
       const latencyMs = reportSuccess(report, usage, { stopReason });
       return { text: content ?? '', stopReason, usage, latencyMs, modelId: this.modelId };
     } catch (error) {
-      const mapped = this.#mapError(error, merged.signal);
+      const mapped = this.#mapError(error, merged.signal, watchdog);
       reportFailure(report, mapped);
       throw mapped;
+    } finally {
+      watchdog.stop();
     }
   }
 
@@ -134,11 +164,12 @@ export class OpenAICompatibleGenerator implements Generator {
     let stopReason = 'unknown';
     let usage = tokenUsage(0, 0);
     let started = false;
+    const watchdog = new IdleWatchdog(this.#idleMs, merged.signal);
     try {
-      const response = await this.#post(body, merged.signal);
+      const response = await this.#post(body, watchdog);
       if (!response.body) throw this.#malformed('the stream has no body');
       started = true;
-      for await (const data of serverSentEvents(response.body)) {
+      for await (const data of serverSentEvents(response.body, watchdog)) {
         if (data === '[DONE]') break;
         let chunk: ChatCompletion;
         try {
@@ -153,12 +184,20 @@ export class OpenAICompatibleGenerator implements Generator {
           usage = tokenUsage(chunk.usage.prompt_tokens ?? 0, chunk.usage.completion_tokens ?? 0);
         if (typeof delta === 'string' && delta !== '') {
           text += delta;
+          // The caller's time with an event is not the server's silence.
+          watchdog.stop();
           yield { type: 'text', text: delta };
+          watchdog.kick();
         }
       }
     } catch (error) {
-      let mapped = this.#mapError(error, merged.signal);
-      if (started && mapped.code !== 'ABORTED' && mapped.code !== 'MODEL_RESPONSE_MALFORMED') {
+      let mapped = this.#mapError(error, merged.signal, watchdog);
+      if (
+        started &&
+        mapped.code !== 'ABORTED' &&
+        mapped.code !== 'MODEL_RESPONSE_MALFORMED' &&
+        mapped.code !== 'TIMEOUT'
+      ) {
         mapped = kbError(
           'STREAM_INTERRUPTED',
           `The stream from ${this.#url} broke after ${text.length} characters (${mapped.message}); retry the ` +
@@ -174,6 +213,8 @@ export class OpenAICompatibleGenerator implements Generator {
       }
       reportFailure(report, mapped, { usage });
       throw mapped;
+    } finally {
+      watchdog.stop();
     }
     const latencyMs = reportSuccess(report, usage, { stopReason });
     yield { type: 'done', generation: { text, stopReason, usage, latencyMs, modelId: this.modelId } };
@@ -210,8 +251,8 @@ export class OpenAICompatibleGenerator implements Generator {
     return { merged, body, report };
   }
 
-  async #post(body: unknown, signal: AbortSignal | undefined): Promise<Response> {
-    if (signal?.aborted)
+  async #post(body: unknown, watchdog: IdleWatchdog): Promise<Response> {
+    if (watchdog.callerSignal?.aborted)
       throw kbError('ABORTED', `The call to ${this.#url} was aborted.`, { input: this.modelId });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -225,10 +266,11 @@ export class OpenAICompatibleGenerator implements Generator {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
-        signal,
+        signal: watchdog.signal,
       });
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (watchdog.signal.aborted) throw error;
+      if (isConnectTimeout(error)) throw error;
       throw kbError(
         'GENERATION_FAILED',
         `Cannot reach ${this.#url} (${(error as Error).cause ?? (error as Error).message}); start the server ` +
@@ -236,8 +278,9 @@ export class OpenAICompatibleGenerator implements Generator {
         { input: this.#url, cause: error },
       );
     }
+    watchdog.kick();
     if (!response.ok) {
-      const detail = truncateForLog(await response.text().catch(() => ''), 300);
+      const detail = truncateForLog(await readWhole(response.body, watchdog).catch(() => ''), 300);
       const details = { status: response.status, operation: 'ChatCompletions' };
       if (response.status === 429) {
         throw kbError('THROTTLED', `${this.#url} answered 429 Too Many Requests: ${detail}`, {
@@ -266,7 +309,22 @@ export class OpenAICompatibleGenerator implements Generator {
     );
   }
 
-  #mapError(error: unknown, signal: AbortSignal | undefined): LocalKbError {
+  #mapError(error: unknown, signal: AbortSignal | undefined, watchdog: IdleWatchdog): LocalKbError {
+    const timedOut: TimeoutFacts | undefined = watchdog.timedOut
+      ? { kind: 'idle', ms: this.#idleMs, endpoint: this.#url }
+      : isConnectTimeout(error)
+        ? { kind: 'connect', ms: FETCH_CONNECT_TIMEOUT_MS, endpoint: this.#url }
+        : undefined;
+    if (timedOut && !signal?.aborted) {
+      const message = timeoutMessage(`ChatCompletions on ${this.modelId}`, timedOut);
+      return kbError(
+        'TIMEOUT',
+        timedOut.kind === 'connect'
+          ? message.replace(/, or raise it, e\.g\. .*$/, "; Node's fetch gives up connecting after 10 s.")
+          : message,
+        { input: this.modelId, cause: error, details: { operation: 'ChatCompletions', ...timedOut } },
+      );
+    }
     if (signal?.aborted || (error as Error)?.name === 'AbortError') {
       return kbError('ABORTED', `The call to ${this.#url} was aborted by the caller's AbortSignal.`, {
         input: this.modelId,
@@ -290,12 +348,70 @@ function finishReason(native: string | null | undefined): string {
   return FINISH_REASONS[native] ?? native;
 }
 
+/**
+ * Aborts a call that hears nothing for `ms` (a hung server), alongside the caller's own signal. Armed when the
+ * request is sent and re-armed by every byte that arrives.
+ */
+class IdleWatchdog {
+  readonly callerSignal: AbortSignal | undefined;
+  readonly signal: AbortSignal;
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #timer: NodeJS.Timeout | undefined;
+  #timedOut = false;
+
+  constructor(ms: number, callerSignal: AbortSignal | undefined) {
+    this.#ms = ms;
+    this.callerSignal = callerSignal;
+    this.signal = callerSignal
+      ? AbortSignal.any([callerSignal, this.#controller.signal])
+      : this.#controller.signal;
+    this.kick();
+  }
+
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  kick(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#controller.abort();
+    }, this.#ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+function isConnectTimeout(error: unknown): boolean {
+  return (error as { cause?: { code?: string } })?.cause?.code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+/** A whole response body as text, the watchdog re-armed per chunk (response.json() would give it no chance). */
+async function readWhole(body: ReadableStream<Uint8Array> | null, watchdog: IdleWatchdog): Promise<string> {
+  if (!body) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+    watchdog.kick();
+    text += decoder.decode(bytes, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 /** The `data:` payloads of a text/event-stream body, one per event. */
-async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+async function* serverSentEvents(
+  body: ReadableStream<Uint8Array>,
+  watchdog: IdleWatchdog,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
   let data: string[] = [];
   for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+    watchdog.kick();
     buffer += decoder.decode(bytes, { stream: true });
     let newline = buffer.indexOf('\n');
     while (newline !== -1) {

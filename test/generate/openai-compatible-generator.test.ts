@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalKbError } from '../../src/errors.js';
 import { type GenerationEvent, OpenAICompatibleGenerator } from '../../src/generate/index.js';
 import type { UsageEvent } from '../../src/observe/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startHeadersThenStallServer, startSilentServer } from '../helpers/stalled-servers.js';
 import { collect, rejectionOf } from './emulator-client.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: request bodies as the fake server received them
@@ -206,6 +208,71 @@ describe('OpenAICompatibleGenerator', () => {
     )) as LocalKbError;
     expect(error.code).toBe('ABORTED');
     expect(received).toHaveLength(0);
+  });
+
+  it('ends a call to a server that accepts and never answers in TIMEOUT after timeouts.idleMs', async () => {
+    const silent = await startSilentServer();
+    try {
+      const hung = new OpenAICompatibleGenerator({
+        baseUrl: `${silent.endpoint}/v1`,
+        model: 'm',
+        timeouts: { idleMs: 300 },
+      });
+      const started = performance.now();
+      const error = (await rejectionOf(hung.generate([{ role: 'user', content: 'x' }]))) as LocalKbError;
+      expect(error.code).toBe('TIMEOUT');
+      expect(error.message).toMatch(/sent nothing for 300 ms \(timeouts\.idleMs\)/);
+      expect(error.details).toMatchObject({ kind: 'idle', ms: 300, operation: 'ChatCompletions' });
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('ends a body or a stream that stalls after the headers in TIMEOUT, not a wait forever', async () => {
+    const stalling = await startHeadersThenStallServer();
+    try {
+      const hung = new OpenAICompatibleGenerator({
+        baseUrl: `${stalling.endpoint}/v1`,
+        model: 'm',
+        timeouts: { idleMs: 300 },
+      });
+      const whole = (await rejectionOf(hung.generate([{ role: 'user', content: 'x' }]))) as LocalKbError;
+      expect(whole.code).toBe('TIMEOUT');
+      const streamed = (await rejectionOf(
+        collect(hung.stream([{ role: 'user', content: 'x' }])),
+      )) as LocalKbError;
+      expect(streamed.code).toBe('TIMEOUT');
+      expect(streamed.details?.partialText).toBe('');
+    } finally {
+      await stalling.close();
+    }
+  });
+
+  it('does not count the time a caller spends on a stream event as the server’s silence', async () => {
+    const patient = new OpenAICompatibleGenerator({ baseUrl, model: 'm', timeouts: { idleMs: 150 } });
+    let text = '';
+    for await (const event of patient.stream([{ role: 'user', content: 'one two three' }])) {
+      if (event.type === 'text') {
+        text += event.text;
+        await sleep(250);
+      }
+    }
+    expect(text).toBe('You said: one two three');
+  });
+
+  it('refuses timeouts it cannot apply and out-of-range ones', () => {
+    expect(
+      () =>
+        new OpenAICompatibleGenerator({
+          baseUrl,
+          model: 'm',
+          timeouts: { connectMs: 5 } as unknown as { idleMs: number },
+        }),
+    ).toThrow(/connectMs/);
+    expect(() => new OpenAICompatibleGenerator({ baseUrl, model: 'm', timeouts: { idleMs: 0 } })).toThrow(
+      /timeouts\.idleMs/,
+    );
   });
 
   it('rejects a baseUrl that is not an http URL', () => {

@@ -244,6 +244,34 @@ describe('timeout and retry options', () => {
   });
 });
 
+describe('timeouts from the environment (the CLI and serve take no options)', () => {
+  afterEach(() => {
+    delete process.env.LOCALKB_IDLE_TIMEOUT_MS;
+    delete process.env.LOCALKB_CONNECT_TIMEOUT_MS;
+  });
+
+  it('uses LOCALKB_IDLE_TIMEOUT_MS when the code gives no timeouts, and names it in the error', async () => {
+    process.env.LOCALKB_IDLE_TIMEOUT_MS = '250';
+    const generator = new BedrockConverseGenerator({
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      clientConfig: config(silent),
+    });
+    const error = await timeoutOf(generator.generate(MESSAGES));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.details).toMatchObject({ kind: 'idle', ms: 250 });
+    expect(error.message).toContain('LOCALKB_IDLE_TIMEOUT_MS=1000');
+  });
+
+  it('lets options in code win, and refuses a variable that is not a number of milliseconds', () => {
+    process.env.LOCALKB_IDLE_TIMEOUT_MS = 'soon';
+    expect(() => new TitanEmbedder({})).toThrow(/LOCALKB_IDLE_TIMEOUT_MS must be a whole number/);
+    expect(() => new TitanEmbedder({ timeouts: { idleMs: 1000 } })).not.toThrow();
+    process.env.LOCALKB_IDLE_TIMEOUT_MS = '';
+    process.env.LOCALKB_CONNECT_TIMEOUT_MS = '0';
+    expect(() => new TitanEmbedder({})).toThrow(/LOCALKB_CONNECT_TIMEOUT_MS/);
+  });
+});
+
 describe('one retry policy under 50% throttling', () => {
   let emulator: BedrockEmulator;
   beforeAll(async () => {
