@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalKbError } from '../../src/errors.js';
 import { type GenerationEvent, OpenAICompatibleGenerator } from '../../src/generate/index.js';
 import type { UsageEvent } from '../../src/observe/index.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeadersThenStallServer, startSilentServer } from '../helpers/stalled-servers.js';
 import { collect, rejectionOf } from './emulator-client.js';
 
