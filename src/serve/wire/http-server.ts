@@ -5,7 +5,6 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { kbError } from '../../errors.js';
 import { AwsServiceError, sendAwsError } from './aws-errors.js';
 import { ConnectionGuard, resolveWireLimits, type WireServerLimits } from './connection-guard.js';
-import { ReplayingSocket } from './replaying-socket.js';
 import type { BodyVerifier } from './request-auth.js';
 
 /** The client connection preface that opens every HTTP/2 prior-knowledge (h2c) connection. */
@@ -126,23 +125,21 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     // Responses are written in several pieces (head, body); without this each waits ~40 ms for the client's ACK.
     socket.setNoDelay(true);
     const guard = new ConnectionGuard(socket, limits);
+    // Either server takes the socket itself, so its parser reads the native handle with no JS stream between:
+    // the sniffed bytes go back into the socket's readable buffer first. Node's http server drains that buffer
+    // into its parser once the socket flows again; an Http2Session feeds it to nghttp2 on its first tick
+    // (nodejs/node#35475), before any later read arrives.
     sniffProtocol(socket, (isHttp2, head) => {
+      socket.unshift(head);
       if (!isHttp2) {
-        // The HTTP/1.1 server takes the socket itself (its parser then reads the native handle, with no JS
-        // stream in between): the sniffed bytes go back into the socket's readable buffer, which the server's
-        // 'data' listener drains into the parser once the socket flows again, before any later read arrives.
         guard.http1();
         http1Guards.set(socket, guard);
-        socket.unshift(head);
         http1Server.emit('connection', socket);
         socket.resume();
         return;
       }
-      // nghttp2 reads the native handle directly and would never see unshifted bytes: replay them through a JS stream.
-      const wrapped = new ReplayingSocket(socket, head);
-      wrapped.on('error', () => wrapped.destroy());
       newSession = undefined;
-      http2Server.emit('connection', wrapped); // creates the session synchronously
+      http2Server.emit('connection', socket); // creates the session synchronously
       const session = newSession as Http2Session | undefined;
       if (!session) return;
       guard.http2(session);
