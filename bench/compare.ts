@@ -13,7 +13,9 @@
  *
  * --serve adds a third side: the same local store behind `localkb serve` (startKnowledgeBaseServer, in this
  * process) reached by BedrockKnowledgeBase over kept-alive HTTP/1.1 connections — what the wire, the SDK and the
- * server add to an in-process retrieve.
+ * server add to an in-process retrieve. At k=5 it also times, in the same rotation, the SDK client against an
+ * instant canned answer (the client's own floor), serve's own time per request, and serve through a client with
+ * the SDK's default handler (h2c with a new session per request, what `new BedrockAgentRuntimeClient()` does).
  *
  * --embedder none (default) is BM25-only on both sides: offline the comparison then isolates what the SDK, the
  * wire and the adapter add. Bedrock has no BM25 search type; a Retrieve without overrideSearchType runs the
@@ -28,6 +30,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import Database from 'better-sqlite3';
 import { approximateBedrockTokenCount } from '../src/embed/bedrock-embedders.js';
@@ -445,12 +448,19 @@ const serveReport = serveSide ? sideReport(serveSide, sequential[2]!, concurrent
  */
 async function serveLatencyAtDefaultK(
   side: Side,
-): Promise<{ local: number[]; serve: number[]; clientFloor: number[]; server: number[] }> {
+): Promise<{
+  local: number[];
+  serve: number[];
+  clientFloor: number[];
+  server: number[];
+  sdkDefault: number[];
+}> {
   const latencies = {
     local: [] as number[],
     serve: [] as number[],
     clientFloor: [] as number[],
     server: [] as number[],
+    sdkDefault: [] as number[],
   };
   const sample = await side.kb.retrieve(queries[0]![1], { ...side.options, k: 5 });
   const cannedBody = JSON.stringify({
@@ -473,6 +483,16 @@ async function serveLatencyAtDefaultK(
       requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: 8 }) }),
     },
   });
+  // What an app gets from `new BedrockAgentRuntimeClient()` with no handler: the SDK's default for this service
+  // is HTTP/2 with disableConcurrentStreams, i.e. a new connection and h2 session for every request.
+  const sdkDefaultKb = new BedrockKnowledgeBase({
+    knowledgeBaseId: served!.knowledgeBaseId,
+    agentRuntimeClient: new BedrockAgentRuntimeClient({
+      endpoint: served!.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+    }),
+  });
   let requestStarted = 0;
   let serverMs = 0;
   const onStart = () => {
@@ -487,13 +507,14 @@ async function serveLatencyAtDefaultK(
     for (let i = 0; i < queries.length; i++) {
       const text = queries[i]![1];
       const order: Array<
-        ['local' | 'serve' | 'clientFloor', Pick<KnowledgeBase, 'retrieve'>, Side['options']]
+        ['local' | 'serve' | 'clientFloor' | 'sdkDefault', Pick<KnowledgeBase, 'retrieve'>, Side['options']]
       > = [
         ['local', localSide.kb, localSide.options],
         ['serve', side.kb, side.options],
         ['clientFloor', floorKb, side.options],
+        ['sdkDefault', sdkDefaultKb, side.options],
       ];
-      for (let turn = 0; turn < i % 3; turn++) order.push(order.shift()!);
+      for (let turn = 0; turn < i % order.length; turn++) order.push(order.shift()!);
       for (const [which, kb, options] of order) {
         const started = performance.now();
         await kb.retrieve(text, { ...options, k: 5 });
@@ -505,6 +526,7 @@ async function serveLatencyAtDefaultK(
     diagnosticsChannel.unsubscribe('http.server.request.start', onStart);
     diagnosticsChannel.unsubscribe('http.server.response.finish', onFinish);
     await floorKb.close();
+    await sdkDefaultKb.close();
     await canned.close();
   }
   return latencies;
@@ -527,6 +549,8 @@ const serveOverhead =
             serverP50Ms: p50(atDefaultK.server),
             /** What serve itself adds: its own time beyond an in-process retrieve. */
             serverAddsP50Ms: p50(atDefaultK.server) - localP50Ms,
+            /** serve through a client built with the SDK's defaults (h2c, a new session per request). */
+            sdkDefaultClientP50Ms: p50(atDefaultK.sdkDefault),
           },
           top10SameAsLocal: agreement(localSequential.run, sequential[2]!.run, 10).identicalOrder,
         };
@@ -611,7 +635,8 @@ if (serveOverhead) {
       `${serveOverhead.top10SameAsLocal} / ${queries.length} queries\n` +
       `serve at k=5, split: the server's own time ${serveOverhead.k5.serverP50Ms.toFixed(2)} ms ` +
       `(+${serveOverhead.k5.serverAddsP50Ms.toFixed(2)} ms over in-process retrieve); the SDK client and loopback ` +
-      `against an instant canned answer ${serveOverhead.k5.clientFloorP50Ms.toFixed(2)} ms\n`,
+      `against an instant canned answer ${serveOverhead.k5.clientFloorP50Ms.toFixed(2)} ms; serve through a client ` +
+      `with the SDK's default handler (h2c, a new session per request) ${serveOverhead.k5.sdkDefaultClientP50Ms.toFixed(2)} ms\n`,
   );
 }
 process.stdout.write(
