@@ -446,9 +446,7 @@ const serveReport = serveSide ? sideReport(serveSide, sequential[2]!, concurrent
  * loopback HTTP set, which no server can beat), and serve's own time from request to response (Node's
  * http.server diagnostics channels), of which the retrieve is the in-process part.
  */
-async function serveLatencyAtDefaultK(
-  side: Side,
-): Promise<{
+async function serveLatencyAtDefaultK(side: Side): Promise<{
   local: number[];
   serve: number[];
   clientFloor: number[];
