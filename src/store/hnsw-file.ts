@@ -97,14 +97,17 @@ function metaProblem(value: unknown): string | undefined {
 
 /** Reads and sanity-checks hnswlib's header; undefined when the bytes cannot be an index of this shape. */
 export function readHeader(indexPath: string, dimensions: number): HnswHeader | undefined {
-  const bytes = Buffer.alloc(HEADER_BYTES);
   const fd = fs.openSync(indexPath, 'r');
-  let read: number;
   try {
-    read = fs.readSync(fd, bytes, 0, HEADER_BYTES, 0);
+    return readHeaderAt(fd, dimensions);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function readHeaderAt(fd: number, dimensions: number): HnswHeader | undefined {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  const read = fs.readSync(fd, bytes, 0, HEADER_BYTES, 0);
   if (read < HEADER_BYTES) return undefined;
   const size = (offset: number) => Number(bytes.readBigUInt64LE(offset));
   const header: HnswHeader = {
@@ -161,22 +164,35 @@ export function indexFileProblem(indexPath: string, meta: HnswFileMeta): string 
 }
 
 /**
- * Reads the index file once, front to back: checks its CRC-32 against the sidecar and hands every element's label
- * and (normalised) vector to `onElement` — the floats of a read buffer and where the vector starts in them, valid
- * only during the call — straight from hnswlib's level-0 layout. This is the one read localkb
- * makes of the file; hnswlib's own load runs beside it on another thread.
+ * Reads the index file (or `openFd`, read from its start and left open) front to back: checks its CRC-32 against
+ * the sidecar and hands every element's label and (normalised) vector to `onElement` — the floats of a read buffer
+ * and where the vector starts in them, valid only during the call — straight from hnswlib's level-0 layout.
  */
 export function scanIndexFile(
   indexPath: string,
   meta: HnswFileMeta,
   onElement: (label: number, floats: Float32Array, start: number) => void,
+  openFd?: number,
 ): string | undefined {
-  const header = readHeader(indexPath, meta.dimensions);
+  const fd = openFd ?? fs.openSync(indexPath, 'r');
+  try {
+    return scanOpenFile(fd, indexPath, meta, onElement);
+  } finally {
+    if (openFd === undefined) fs.closeSync(fd);
+  }
+}
+
+function scanOpenFile(
+  fd: number,
+  indexPath: string,
+  meta: HnswFileMeta,
+  onElement: (label: number, floats: Float32Array, start: number) => void,
+): string | undefined {
+  const header = readHeaderAt(fd, meta.dimensions);
   if (!header) return `${indexPath} does not start with a valid ${meta.dimensions}-d hnswlib header`;
   const perElement = header.sizeDataPerElement;
   const elementsPerRead = Math.max(1, Math.floor((8 * 1024 * 1024) / perElement));
   const buffer = Buffer.allocUnsafeSlow(Math.max(elementsPerRead * perElement, 8 * 1024 * 1024));
-  const fd = fs.openSync(indexPath, 'r');
   let crc = 0;
   let position = 0;
   const read = (length: number): number => {
@@ -190,26 +206,22 @@ export function scanIndexFile(
     position += got;
     return got;
   };
-  try {
-    if (read(HEADER_BYTES) !== HEADER_BYTES) return `${indexPath} ends inside its header`;
-    const floats = new Float32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
-    const words = new Uint32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
-    for (let done = 0; done < header.elementCount; ) {
-      const count = Math.min(elementsPerRead, header.elementCount - done);
-      if (read(count * perElement) !== count * perElement) return `${indexPath} ends inside its vectors`;
-      for (let i = 0; i < count; i++) {
-        const base = i * perElement;
-        const at = (base + header.labelOffset) / 4;
-        const label = words[at]! + words[at + 1]! * 2 ** 32;
-        onElement(label, floats, (base + header.offsetData) / 4);
-      }
-      done += count;
+  if (read(HEADER_BYTES) !== HEADER_BYTES) return `${indexPath} ends inside its header`;
+  const floats = new Float32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
+  const words = new Uint32Array(buffer.buffer, buffer.byteOffset, Math.floor(buffer.length / 4));
+  for (let done = 0; done < header.elementCount; ) {
+    const count = Math.min(elementsPerRead, header.elementCount - done);
+    if (read(count * perElement) !== count * perElement) return `${indexPath} ends inside its vectors`;
+    for (let i = 0; i < count; i++) {
+      const base = i * perElement;
+      const at = (base + header.labelOffset) / 4;
+      const label = words[at]! + words[at + 1]! * 2 ** 32;
+      onElement(label, floats, (base + header.offsetData) / 4);
     }
-    while (read(buffer.length) > 0) {
-      // The upper layers' links: only the checksum needs them.
-    }
-  } finally {
-    fs.closeSync(fd);
+    done += count;
+  }
+  while (read(buffer.length) > 0) {
+    // The upper layers' links: only the checksum needs them.
   }
   if (position !== meta.bytes) return `${indexPath} has ${position} bytes, ${meta.bytes} were saved`;
   if (crc !== meta.crc32) return `${indexPath} fails its CRC-32 check`;

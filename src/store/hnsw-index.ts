@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import hnswlib, { type HierarchicalNSW } from 'hnswlib-node';
 import { kbError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   saveIndexFiles,
   scanIndexFile,
 } from './hnsw-file.js';
+import { IndexVectors, type MatrixSource } from './index-vectors.js';
 import type { ScoredId, SqliteStore } from './sqlite-store.js';
 import { VectorMatrix } from './vector-matrix.js';
 
@@ -76,8 +78,8 @@ export class HnswIndex {
   readonly indexPath: string;
   readonly dimensions: number;
   private native: HierarchicalNSW | undefined;
-  /** The searchable vectors, normalised: its ids are the live labels. */
-  private vectors: VectorMatrix;
+  /** The live labels and their normalised vectors (read into memory on the first scan that needs them). */
+  private vectors: IndexVectors;
   /** Labels that may still sit in the graph as tombstones (a superset: hnswlib reuses tombstone slots silently). */
   private tombstones: Set<number>;
   private generation: number;
@@ -205,7 +207,12 @@ export class HnswIndex {
 
   /** The stored vector of `id`, L2-normalised (what cosine similarity compares). */
   vector(id: number): Float32Array | undefined {
-    return this.vectors.get(id);
+    return this.vectors.has(id) ? this.matrix().get(id) : undefined;
+  }
+
+  /** True once the vectors are in memory for exact scans (they are read on the first one after a load). */
+  get vectorsLoaded(): boolean {
+    return this.vectors.loaded;
   }
 
   /** Adds (or replaces) vectors under the given labels. Grows past the current capacity as needed. */
@@ -289,7 +296,7 @@ export class HnswIndex {
       // Tombstones and filters can leave the candidate list short; widen it a few times, then score exactly:
       // whatever passes the filter is found, so k results come back whenever k vectors pass.
       if (ef >= Math.min(slots, 4096)) {
-        const exact = this.vectors.search(vector, wanted, undefined, guarded);
+        const exact = this.matrix().search(vector, wanted, undefined, guarded);
         if (filterError !== undefined) throw filterError;
         return exact;
       }
@@ -309,7 +316,7 @@ export class HnswIndex {
     this.assertOpen();
     this.checkVector(vector, 'the query vector');
     checkK(k);
-    return this.vectors.search(vector, k, options.candidates, options.filter);
+    return this.matrix().search(vector, k, options.candidates, options.filter);
   }
 
   /**
@@ -412,6 +419,7 @@ export class HnswIndex {
   /** Drops the native index; later calls throw STORE_CLOSED. Does not save. */
   close(): void {
     this.native = undefined;
+    this.vectors.release();
   }
 
   private get handle(): HierarchicalNSW {
@@ -505,7 +513,28 @@ export class HnswIndex {
     });
   }
 
+  /**
+   * The vectors in memory for exact scans: read from the loaded file on first use (it is kept open, so a newer file
+   * saved since cannot mix in) with the changes made since laid over them. A file that no longer reads as it did
+   * at load means the index is rebuilt from the store.
+   */
+  private matrix(): VectorMatrix {
+    const matrix = this.vectors.vectors();
+    if (matrix) return matrix;
+    const why = `${this.indexPath} no longer reads as it did when loaded`;
+    this.replaceWith(
+      buildFromStore(
+        this.store,
+        this.settings,
+        rebuildReporter(this.reporting, this.indexPath, 'corrupt', why),
+      ),
+    );
+    this.unsaved = this.vectors.size + 1;
+    return this.vectors.vectors()!;
+  }
+
   private replaceWith(state: LoadedState): void {
+    this.vectors.release();
     this.native = state.native;
     this.vectors = state.vectors;
     this.tombstones = state.tombstones;
@@ -516,7 +545,7 @@ export class HnswIndex {
 
 interface LoadedState {
   native: HierarchicalNSW;
-  vectors: VectorMatrix;
+  vectors: IndexVectors;
   tombstones: Set<number>;
   generation: number;
   token: string;
@@ -581,40 +610,104 @@ function staleness(meta: HnswFileMeta, store: SqliteStore, embedderId: string, o
 }
 
 /**
- * hnswlib reads the file on a worker thread while this thread reads it once more, checking its CRC-32 and copying
- * the vectors into the matrix: the two reads overlap, and the second comes from the page cache.
+ * hnswlib reads the file on a worker thread while this thread reads it once more, checking its CRC-32 and taking
+ * the labels: the two reads overlap, and the second comes from the page cache. The vectors are not copied now: the
+ * file stays open, and the first exact scan reads them from it (see `IndexVectors`).
  */
 async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedState | { problem: string }> {
   const problem = indexFileProblem(indexPath, meta);
   if (problem) return { problem };
-  // A fresh object per attempt: hnswlib-node leaves a failed object's pointer dangling.
-  const native = new hnswlib.HierarchicalNSW('cosine', meta.dimensions);
-  const reading = native.readIndex(indexPath, true).then(
-    () => undefined,
-    (error: Error) => `hnswlib could not read ${indexPath}: ${error.message}`,
-  );
-  const deleted = new Set(meta.deletedLabels);
-  const vectors = new VectorMatrix(meta.dimensions);
-  let scanned: string | undefined;
-  let labels = 0;
-  vectors.reserve(meta.elementCount - deleted.size);
+  let fd: number;
   try {
-    scanned = scanIndexFile(indexPath, meta, (label, floats, start) => {
-      labels++;
-      if (!deleted.has(label)) vectors.setNormalised(label, floats, start);
-    });
+    fd = fs.openSync(indexPath, 'r');
   } catch (error) {
-    scanned = `${indexPath} could not be read: ${(error as Error).message}`;
+    return { problem: `${indexPath} could not be read: ${(error as Error).message}` };
   }
-  const loadProblem = await reading;
-  if (scanned) return { problem: scanned };
-  if (loadProblem) return { problem: loadProblem };
-  if (native.getCurrentCount() !== meta.elementCount || labels !== meta.elementCount) {
-    return {
-      problem: `${indexPath} has ${native.getCurrentCount()} elements, ${meta.elementCount} were saved`,
-    };
+  let kept = false;
+  try {
+    // A fresh object per attempt: hnswlib-node leaves a failed object's pointer dangling.
+    const native = new hnswlib.HierarchicalNSW('cosine', meta.dimensions);
+    const reading = native.readIndex(indexPath, true).then(
+      () => undefined,
+      (error: Error) => `hnswlib could not read ${indexPath}: ${error.message}`,
+    );
+    const deleted = new Set(meta.deletedLabels);
+    const live = new Float64Array(meta.elementCount);
+    let liveCount = 0;
+    let labels = 0;
+    let scanned: string | undefined;
+    try {
+      scanned = scanIndexFile(
+        indexPath,
+        meta,
+        (label) => {
+          if (labels++ < live.length && !deleted.has(label)) live[liveCount++] = label;
+        },
+        fd,
+      );
+    } catch (error) {
+      scanned = `${indexPath} could not be read: ${(error as Error).message}`;
+    }
+    const loadProblem = await reading;
+    if (scanned) return { problem: scanned };
+    if (loadProblem) return { problem: loadProblem };
+    // hnswlib opened the file by its name: it must have read the very file checked here, not one saved since.
+    if (!sameFile(fd, indexPath)) return { problem: `${indexPath} was replaced while it was being loaded` };
+    if (native.getCurrentCount() !== meta.elementCount || labels !== meta.elementCount) {
+      return {
+        problem: `${indexPath} has ${native.getCurrentCount()} elements, ${meta.elementCount} were saved`,
+      };
+    }
+    kept = true;
+    const vectors = IndexVectors.deferred(
+      meta.dimensions,
+      live.subarray(0, liveCount),
+      fileSource(fd, indexPath, meta),
+    );
+    return { native, vectors, tombstones: deleted, generation: meta.generation, token: meta.generationToken };
+  } finally {
+    if (!kept) fs.closeSync(fd);
   }
-  return { native, vectors, tombstones: deleted, generation: meta.generation, token: meta.generationToken };
+}
+
+function sameFile(fd: number, file: string): boolean {
+  try {
+    const opened = fs.fstatSync(fd);
+    const named = fs.statSync(file);
+    return opened.ino === named.ino && opened.dev === named.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The vectors of the loaded file, read again (checksum included) from the descriptor kept since the load. */
+function fileSource(fd: number, indexPath: string, meta: HnswFileMeta): MatrixSource {
+  let open = true;
+  return {
+    fill(matrix, labels) {
+      let found = 0;
+      let problem: string | undefined;
+      try {
+        problem = scanIndexFile(
+          indexPath,
+          meta,
+          (label, floats, start) => {
+            if (!labels.has(label)) return;
+            matrix.setNormalised(label, floats, start);
+            found++;
+          },
+          fd,
+        );
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      return problem === undefined && found === labels.size;
+    },
+    close() {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
+  };
 }
 
 /** One progress callback for a rebuild: the plain (done, total) one and the full event with reason and ETA. */
@@ -670,6 +763,6 @@ function buildFromStore(
       });
       onProgress?.(vectors.size, count);
     }
-    return { native, vectors, tombstones: new Set<number>(), generation, token };
+    return { native, vectors: IndexVectors.built(vectors), tombstones: new Set<number>(), generation, token };
   });
 }

@@ -192,6 +192,50 @@ describe('HnswIndex', async () => {
     expect((await open({ M: 8 })).rebuilt).toBeNull();
   });
 
+  it('reads the vectors for exact scans on first need, with the changes made since the load laid over them', async () => {
+    const first = ingest('a', 60);
+    (await open()).close();
+    const index = await open();
+    expect(index.rebuilt).toBeNull();
+    expect(index.vectorsLoaded).toBe(false);
+    // Changes before the first exact scan: a removal, a replacement, a new vector.
+    const replacement = randomUnitVector(DIMENSIONS, random);
+    const added = randomUnitVector(DIMENSIONS, random);
+    index.remove([first.ids[0]!]);
+    index.add([first.ids[1]!, 10_000], [replacement, added]);
+    // A newer file saved by someone else in the meantime must not mix in: the loaded one was kept open.
+    const other = await open();
+    other.remove(first.ids.slice(10, 20));
+    other.save();
+    const scanned = index.exactSearch(first.vectors[5]!, 70);
+    expect(index.vectorsLoaded).toBe(true);
+    expect(scanned).toHaveLength(60);
+    expect(scanned[0]).toEqual({ id: first.ids[5], score: expect.closeTo(1, 5) });
+    expect(scanned.map((r) => r.id)).not.toContain(first.ids[0]);
+    expect(scanned.map((r) => r.id)).toContain(first.ids[15]);
+    expect(index.exactSearch(replacement, 1)[0]).toEqual({ id: first.ids[1], score: expect.closeTo(1, 5) });
+    expect(index.exactSearch(added, 1)[0]).toEqual({ id: 10_000, score: expect.closeTo(1, 5) });
+    expect(Array.from(index.vector(first.ids[7]!)!)).toEqual(
+      Array.from(first.vectors[7]!, (x) => expect.closeTo(x, 5)),
+    );
+  });
+
+  it('rebuilds from the store when the loaded file is damaged in place before its vectors are read', async () => {
+    const { ids, vectors } = ingest('a', 40);
+    (await open()).close();
+    const rebuilds: IndexRebuildProgress[] = [];
+    const index = await open({ onRebuild: (progress: IndexRebuildProgress) => rebuilds.push(progress) });
+    expect(index.rebuilt).toBeNull();
+    // Written into the very file the index holds open (a rename would leave the loaded copy intact).
+    const fd = fs.openSync(indexPath, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0xab), 0, 64, 400);
+    fs.closeSync(fd);
+    expect(index.exactSearch(vectors[3]!, 1)[0]).toEqual({ id: ids[3], score: expect.closeTo(1, 5) });
+    expect(rebuilds[0]?.reason).toBe('corrupt');
+    expect(index.size).toBe(40);
+    expect(index.search(vectors[9]!, 1)[0]?.id).toBe(ids[9]);
+  });
+
   it('rebuilds a truncated file as corrupt without crashing', async () => {
     const { ids, vectors } = ingest('a', 40);
     (await open()).close();
