@@ -4,10 +4,16 @@
  * opening a store runs the steps it lacks, and refuses a store made by a newer version.
  */
 
+import type Database from 'better-sqlite3';
+import { type ChunkSpan, textGaps } from './document-text.js';
+import { encodeVectorBlocks } from './vector-codec.js';
+
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Row-by-row work SQL alone cannot do, run after `sql` in the same transaction. */
+  run?: (db: Database.Database) => void;
 }
 
 /** Moves a metadata key of every row of `table` to `to`, keeping its JSON value. */
@@ -231,12 +237,73 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE page IS NOT NULL AND json_type(metadata, '$."x-amz-bedrock-kb-document-page-number"') IS NULL;
     `,
   },
+  {
+    version: 7,
+    description:
+      "each text stored once (a document keeps only what its chunks do not cover) and vectors packed per document in blocks that fill SQLite's pages",
+    sql: `
+      -- One row per document per up to 32 vectors, keyed by its first chunk id: a 1.5 KB vector row of its own
+      -- took 2 KB of a 4 KB page. The chunk ids are uint32 offsets from the first; the vectors float32, back to back.
+      CREATE TABLE vector_blocks (
+        first_chunk_id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        chunk_offsets BLOB NOT NULL,
+        vectors BLOB NOT NULL
+      );
+      CREATE INDEX vector_blocks_document ON vector_blocks(document_id);
+      -- The text no chunk covers; documents.text stays NULL then (it holds the whole text when chunks are not slices).
+      ALTER TABLE documents ADD COLUMN text_gaps TEXT;
+      -- sha256 of the text, computed again when asked: 65 bytes a chunk nothing searched.
+      ALTER TABLE chunks DROP COLUMN text_hash;
+    `,
+    run: packVectorsAndText,
+  },
 ];
+
+/**
+ * Schema 7's rewrite of what earlier schemas stored: every document's vectors into blocks, and its text into the
+ * gaps its chunks leave (kept whole when the chunks are not slices of it). Documents go a page at a time, so
+ * memory stays flat; the migration's transaction makes it all or nothing.
+ */
+function packVectorsAndText(db: Database.Database): void {
+  const documents = db.prepare('SELECT id, text FROM documents WHERE id > ? ORDER BY id LIMIT 256').raw();
+  const spans = db.prepare(
+    'SELECT start_offset AS start, end_offset AS end, text FROM chunks WHERE document_id = ?',
+  );
+  const vectors = db
+    .prepare(
+      'SELECT v.chunk_id, v.vector FROM chunks c JOIN vectors v ON v.chunk_id = c.id WHERE c.document_id = ? ORDER BY v.chunk_id',
+    )
+    .raw();
+  const insertBlock = db.prepare(
+    'INSERT INTO vector_blocks (first_chunk_id, document_id, chunk_offsets, vectors) VALUES (?, ?, ?, ?)',
+  );
+  const keepGaps = db.prepare('UPDATE documents SET text = NULL, text_gaps = ? WHERE id = ?');
+  let after = 0;
+  for (;;) {
+    const page = documents.all(after) as [number, string | null][];
+    for (const [id, text] of page) {
+      const rows = vectors.all(id) as [number, Buffer][];
+      const blocks = encodeVectorBlocks(
+        rows.map((row) => row[0]),
+        rows.map((row) => new Float32Array(new Uint8Array(row[1]).buffer)),
+      );
+      for (const block of blocks) insertBlock.run(block.first, id, block.offsets, block.vectors);
+      if (typeof text !== 'string') continue;
+      const gaps = textGaps(text, spans.all(id) as ChunkSpan[]);
+      if (gaps !== undefined) keepGaps.run(gaps, id);
+    }
+    if (page.length === 0) break;
+    after = page[page.length - 1]![0];
+  }
+  // Every vector had its chunk (a foreign key with ON DELETE CASCADE), so the join above took them all.
+  db.exec('DROP TABLE vectors');
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Tables every localkb store has; a database with other tables and none of these is not ours. */
-export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vectors', 'bm25_fts'] as const;
+export const CORE_TABLES = ['settings', 'documents', 'chunks', 'vector_blocks', 'bm25_fts'] as const;
 
 /** How many generations of chunk changes are kept for catch-up; older readers reconcile by id instead. */
 export const CHANGE_LOG_RETENTION = 10_000;

@@ -13,6 +13,7 @@ import {
   type PageSpan,
   type SourceDocument,
 } from '../types.js';
+import { type ChunkSpan, joinText, textGaps } from './document-text.js';
 import { readFts5Varint } from './fts5-varint.js';
 import type { PromptLibrary } from './prompt-library.js';
 import {
@@ -23,7 +24,7 @@ import {
   SCHEMA_VERSION,
 } from './schema.js';
 import { SqlitePromptLibrary } from './sqlite-prompt-library.js';
-import { decodeVector, encodeVector, viewVector } from './vector-codec.js';
+import { blockIds, blockVector, encodeVectorBlocks, VECTOR_BLOCK_SIZE } from './vector-codec.js';
 
 /** Which embedder made (or will make) the vectors of a store. `{ id: 'none', dimensions: 0 }` is a BM25-only store. */
 export interface EmbedderIdentity {
@@ -180,7 +181,6 @@ interface ChunkRow {
   parent_chunk_id: number | null;
   context: string;
   metadata: string;
-  text_hash: string;
   doc_id: string;
   uri: string;
   title: string | null;
@@ -201,10 +201,11 @@ interface DocumentRow {
   pages: string | null;
   chunked_with: string | null;
   text?: string | null;
+  text_gaps?: string | null;
 }
 
 const CHUNK_COLUMNS = `c.id, c.document_id, c.chunk_index, c.text, c.start_offset, c.end_offset, c.page, c.heading_path,
-  c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, c.text_hash, d.doc_id, d.uri, d.title, d.format`;
+  c.token_count, c.role, c.parent_chunk_id, c.context, c.metadata, d.doc_id, d.uri, d.title, d.format`;
 
 /** SQLite page cache per connection, KiB (grown only as pages are read). */
 const PAGE_CACHE_KIB = 65_536;
@@ -350,20 +351,28 @@ export class SqliteStore {
     validateChunks(doc.id, chunks);
     this.validateVectors(doc.id, chunks, vectors);
 
+    const gaps = textGaps(doc.text, chunks);
     const write = () => {
       this.bumpGeneration();
       const documentRowId = (
         this.prepare(
           `INSERT INTO documents (doc_id, uri, format, content_hash, metadata, title, size, modified_at, ingested_at,
-             text, pages, chunked_with)
+             text, text_gaps, pages, chunked_with)
            VALUES (@docId, @uri, @format, @contentHash, @metadata, @title, @size, @modifiedAt, @ingestedAt, @text,
-             @pages, @chunkedWith)
+             @textGaps, @pages, @chunkedWith)
            ON CONFLICT(doc_id) DO UPDATE SET uri = excluded.uri, format = excluded.format,
              content_hash = excluded.content_hash, metadata = excluded.metadata, title = excluded.title,
              size = excluded.size, modified_at = excluded.modified_at, ingested_at = excluded.ingested_at,
-             text = excluded.text, pages = excluded.pages, chunked_with = excluded.chunked_with
+             text = excluded.text, text_gaps = excluded.text_gaps, pages = excluded.pages,
+             chunked_with = excluded.chunked_with
            RETURNING id`,
-        ).get({ ...documentParams(doc), chunkedWith: options.chunkedWith ?? null }) as { id: number }
+        ).get({
+          ...documentParams(doc),
+          // The text once: what the chunks hold is not kept again (see document-text.ts).
+          text: gaps === undefined ? doc.text : null,
+          textGaps: gaps ?? null,
+          chunkedWith: options.chunkedWith ?? null,
+        }) as { id: number }
       ).id;
       const removedChunkIds = this.prepare(
         'DELETE FROM chunks WHERE document_id = ? RETURNING id',
@@ -372,9 +381,9 @@ export class SqliteStore {
 
       const insertChunk = this.prepare(
         `INSERT INTO chunks (document_id, chunk_index, text, start_offset, end_offset, page, heading_path,
-           token_count, role, context, metadata, text_hash)
+           token_count, role, context, metadata)
          VALUES (@documentRowId, @index, @text, @start, @end, @page, @headingPath, @tokenCount, @role, @context,
-           @metadata, @textHash)
+           @metadata)
          RETURNING id`,
         'pluck',
       );
@@ -392,7 +401,6 @@ export class SqliteStore {
             role: chunk.role ?? 'leaf',
             context: chunk.context ?? '',
             metadata: JSON.stringify(chunkMetadata(doc, chunk, this.dataSourceId)),
-            textHash: sha256(chunk.text),
           }) as number,
       );
       // The chunk id is known once the row is in: Bedrock's x-amz-bedrock-kb-chunk-id, filterable like the rest.
@@ -407,10 +415,16 @@ export class SqliteStore {
         if (chunk.parentIndex !== undefined)
           setParent.run(idByIndex.get(chunk.parentIndex)!, addedChunkIds[i]!);
       });
-      const insertVector = this.prepare('INSERT INTO vectors (chunk_id, vector) VALUES (?, ?)');
-      vectors.forEach((vector, i) => {
-        if (vector) insertVector.run(addedChunkIds[i]!, encodeVector(vector));
-      });
+      this.prepare('DELETE FROM vector_blocks WHERE document_id = ?').run(documentRowId);
+      const embedded = vectors.flatMap((vector, i) => (vector ? [i] : []));
+      const insertBlock = this.prepare(
+        'INSERT INTO vector_blocks (first_chunk_id, document_id, chunk_offsets, vectors) VALUES (?, ?, ?, ?)',
+      );
+      const blocks = encodeVectorBlocks(
+        embedded.map((i) => addedChunkIds[i]!),
+        embedded.map((i) => vectors[i]!),
+      );
+      for (const block of blocks) insertBlock.run(block.first, documentRowId, block.offsets, block.vectors);
       return { documentRowId, addedChunkIds, removedChunkIds };
     };
     return this.db.transaction(write).immediate();
@@ -428,6 +442,7 @@ export class SqliteStore {
       const removed = this.prepare('DELETE FROM chunks WHERE document_id = ? RETURNING id', 'pluck').all(
         row,
       ) as number[];
+      this.prepare('DELETE FROM vector_blocks WHERE document_id = ?').run(row);
       this.prepare('DELETE FROM documents WHERE id = ?').run(row);
       return removed;
     };
@@ -435,10 +450,19 @@ export class SqliteStore {
   }
 
   getDocument(docId: string): StoredDocument | undefined {
-    const row = this.prepare(`SELECT ${DOCUMENT_COLUMNS}, text FROM documents WHERE doc_id = ?`).get(docId) as
-      | DocumentRow
-      | undefined;
-    return row ? toStoredDocument(row) : undefined;
+    return this.readSnapshot(() => {
+      const row = this.prepare(
+        `SELECT ${DOCUMENT_COLUMNS}, text, text_gaps FROM documents WHERE doc_id = ?`,
+      ).get(docId) as DocumentRow | undefined;
+      if (!row) return undefined;
+      if (typeof row.text_gaps === 'string') {
+        const spans = this.prepare(
+          'SELECT start_offset AS start, end_offset AS end, text FROM chunks WHERE document_id = ?',
+        ).all(row.id) as ChunkSpan[];
+        row.text = joinText(row.text_gaps, spans);
+      }
+      return toStoredDocument(row);
+    });
   }
 
   /** Every document, without its text, in insertion order. */
@@ -573,19 +597,19 @@ export class SqliteStore {
   }
 
   getVector(chunkId: number): Float32Array | undefined {
-    const blob = this.prepare('SELECT vector FROM vectors WHERE chunk_id = ?', 'pluck').get(chunkId) as
-      | Buffer
-      | undefined;
-    return blob ? decodeVector(blob) : undefined;
+    return this.getVectors([chunkId]).get(chunkId);
   }
 
   getVectors(chunkIds: readonly number[]): Map<number, Float32Array> {
-    if (chunkIds.length === 0) return new Map();
-    const rows = this.prepare(
-      'SELECT v.chunk_id, v.vector FROM json_each(?) j JOIN vectors v ON v.chunk_id = j.value',
-      'raw',
-    ).all(JSON.stringify(chunkIds)) as [number, Buffer][];
-    return new Map(rows.map(([id, blob]) => [id, decodeVector(blob)]));
+    const asked = new Set(chunkIds);
+    const found = new Map<number, Float32Array>();
+    this.visitBlocksOf(chunkIds, true, (ids, vectors) => {
+      const dimensions = vectors!.byteLength / 4 / ids.length;
+      ids.forEach((id, i) => {
+        if (asked.has(id)) found.set(id, blockVector(vectors!, i, dimensions, true));
+      });
+    });
+    return found;
   }
 
   /**
@@ -599,18 +623,32 @@ export class SqliteStore {
       });
     }
     const page = this.prepare(
-      'SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?',
+      `SELECT first_chunk_id, chunk_offsets, vectors FROM vector_blocks WHERE first_chunk_id > ?
+       ORDER BY first_chunk_id LIMIT ?`,
       'raw',
     );
+    const blocksPerPage = Math.max(1, Math.ceil(batchSize / VECTOR_BLOCK_SIZE));
+    let batch: VectorBatch = { ids: [], vectors: [] };
     let after = 0;
     for (;;) {
-      const rows = page.all(after, batchSize) as [number, Buffer][];
-      if (rows.length === 0) return;
-      // Each blob is its own allocation, so a view is as safe to keep as a copy.
-      yield { ids: rows.map((row) => row[0]), vectors: rows.map((row) => viewVector(row[1])) };
+      const rows = page.all(after, blocksPerPage) as [number, Buffer, Buffer][];
+      for (const [first, offsets, blob] of rows) {
+        const ids = blockIds(first, offsets);
+        const dimensions = blob.byteLength / 4 / ids.length;
+        for (let i = 0; i < ids.length; i++) {
+          batch.ids.push(ids[i]!);
+          // Each blob is its own allocation, so views into it are as safe to keep as copies.
+          batch.vectors.push(blockVector(blob, i, dimensions));
+          if (batch.ids.length === batchSize) {
+            yield batch;
+            batch = { ids: [], vectors: [] };
+          }
+        }
+      }
+      if (rows.length < blocksPerPage) break;
       after = rows[rows.length - 1]![0];
-      if (rows.length < batchSize) return;
     }
+    if (batch.ids.length > 0) yield batch;
   }
 
   /**
@@ -655,22 +693,60 @@ export class SqliteStore {
   }
 
   countVectors(): number {
-    return this.prepare('SELECT count(*) FROM vectors', 'pluck').get() as number;
+    return this.prepare(
+      'SELECT coalesce(sum(length(chunk_offsets)), 0) / 4 FROM vector_blocks',
+      'pluck',
+    ).get() as number;
   }
 
   /** Ids of every chunk that has a vector, ascending. */
   vectorChunkIds(): number[] {
-    return this.prepare('SELECT chunk_id FROM vectors ORDER BY chunk_id', 'pluck').all() as number[];
+    const rows = this.prepare(
+      'SELECT first_chunk_id, chunk_offsets FROM vector_blocks ORDER BY first_chunk_id',
+      'raw',
+    ).all() as [number, Buffer][];
+    return rows.flatMap(([first, offsets]) => blockIds(first, offsets));
   }
 
   /** Which of these chunk ids have a vector, without reading the vectors. */
   vectorChunkIdsAmong(chunkIds: readonly number[]): Set<number> {
-    if (chunkIds.length === 0) return new Set();
-    const ids = this.prepare(
-      'SELECT v.chunk_id FROM json_each(?) j JOIN vectors v ON v.chunk_id = j.value',
-      'pluck',
-    ).all(JSON.stringify(chunkIds)) as number[];
-    return new Set(ids);
+    const asked = new Set(chunkIds);
+    const present = new Set<number>();
+    this.visitBlocksOf(chunkIds, false, (ids) => {
+      for (const id of ids) if (asked.has(id)) present.add(id);
+    });
+    return present;
+  }
+
+  /**
+   * Calls `visit` once for each block that may hold a vector of `chunkIds` (the block with the greatest first id
+   * at or below the id), with its ids and, when `withVectors`, its vectors blob.
+   */
+  private visitBlocksOf(
+    chunkIds: readonly number[],
+    withVectors: boolean,
+    visit: (ids: number[], vectors: Buffer | undefined) => void,
+  ): void {
+    if (chunkIds.length === 0) return;
+    const lookup = this.prepare(
+      `SELECT first_chunk_id, chunk_offsets${withVectors ? ', vectors' : ''} FROM vector_blocks
+       WHERE first_chunk_id <= ? ORDER BY first_chunk_id DESC LIMIT 1`,
+      'raw',
+    );
+    const sorted = [...new Set(chunkIds)].sort((a, b) => a - b);
+    let last: number | undefined;
+    this.readSnapshot(() => {
+      for (const id of sorted) {
+        // Ids a block visited already covers need no other lookup.
+        if (last !== undefined && id <= last) continue;
+        const row = lookup.get(id) as [number, Buffer, Buffer?] | undefined;
+        if (!row) continue;
+        const ids = blockIds(row[0], row[1]);
+        last = ids[ids.length - 1]!;
+        if (id > last) continue;
+        visit(ids, row[2]);
+      }
+    });
   }
 
   /**
@@ -1241,6 +1317,7 @@ function migrate(db: Database.Database, fromVersion: number): void {
   for (const migration of MIGRATIONS) {
     if (migration.version <= fromVersion || applied.has(migration.version)) continue;
     db.exec(migration.sql);
+    migration.run?.(db);
     record.run(migration.version, migration.description, new Date().toISOString());
   }
   db.prepare(
@@ -1479,8 +1556,17 @@ function toStoredChunk(row: ChunkRow): StoredChunk {
     role: row.role,
     ...(row.parent_chunk_id !== null ? { parentChunkId: row.parent_chunk_id } : {}),
     context: row.context,
-    textHash: row.text_hash,
   } as StoredChunk;
+  // Not stored (schema 7): the text is there to hash, and few readers ask.
+  let textHash: string | undefined;
+  Object.defineProperty(chunk, 'textHash', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      textHash ??= sha256(row.text);
+      return textHash;
+    },
+  });
   return withLazyMetadata(chunk, row.metadata);
 }
 

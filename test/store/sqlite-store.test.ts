@@ -28,7 +28,7 @@ function rawCounts(dbPath: string) {
     return {
       documents: count('SELECT count(*) FROM documents'),
       chunks: count('SELECT count(*) FROM chunks'),
-      vectors: count('SELECT count(*) FROM vectors'),
+      vectors: count('SELECT coalesce(sum(length(chunk_offsets)), 0) / 4 FROM vector_blocks'),
       // One docsize row per section FTS5 indexes.
       ftsRows: count('SELECT count(*) FROM bm25_fts_docsize'),
     };
