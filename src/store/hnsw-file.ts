@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 
 export const HNSW_FILE_FORMAT = 'localkb-hnsw';
@@ -226,6 +227,106 @@ function scanOpenFile(
   if (position !== meta.bytes) return `${indexPath} has ${position} bytes, ${meta.bytes} were saved`;
   if (crc !== meta.crc32) return `${indexPath} fails its CRC-32 check`;
   return undefined;
+}
+
+/** The CRC-32 check of a loaded index file, running on a thread of its own; `settle` waits for its verdict. */
+export interface IndexFileCheck {
+  /** What is wrong with the file (undefined when it checks out); blocks until the check is done. */
+  settle(): string | undefined;
+}
+
+/**
+ * The worker's code, plain CommonJS (it runs from source and from the build alike): opens the file by name, makes
+ * sure it is the very file (device and inode) the index was loaded from, and computes its size and CRC-32.
+ */
+const CHECK_WORKER = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const zlib = require('node:zlib');
+const state = new Int32Array(workerData.state, 0, 2);
+const size = new Float64Array(workerData.state, 8, 1);
+let status = 3;
+let fd;
+try {
+  fd = fs.openSync(workerData.path, 'r');
+  const stat = fs.fstatSync(fd, { bigint: true });
+  if (String(stat.ino) !== workerData.ino || String(stat.dev) !== workerData.dev) {
+    status = 2;
+  } else {
+    const buffer = Buffer.allocUnsafe(1 << 19);
+    let crc = 0;
+    let bytes = 0;
+    for (;;) {
+      const read = fs.readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      crc = zlib.crc32(buffer.subarray(0, read), crc);
+      bytes += read;
+    }
+    state[1] = crc | 0;
+    size[0] = bytes;
+    status = 1;
+  }
+} catch {
+  status = 3;
+} finally {
+  if (fd !== undefined) fs.closeSync(fd);
+  Atomics.store(state, 0, status);
+  Atomics.notify(state, 0);
+}
+`;
+
+/**
+ * Starts checking the CRC-32 of the index file open as `fd` on another thread, so that opening an index costs
+ * what hnswlib's own load costs. Whenever the other thread cannot vouch for that very file (it was replaced since,
+ * the thread failed or is too slow), `settle` checks it here from `fd`, which must stay open until then.
+ */
+export function checkIndexFileInBackground(
+  indexPath: string,
+  meta: HnswFileMeta,
+  fd: number,
+): IndexFileCheck {
+  const stateBuffer = new SharedArrayBuffer(16);
+  const state = new Int32Array(stateBuffer, 0, 2);
+  const size = new Float64Array(stateBuffer, 8, 1);
+  try {
+    const stat = fs.fstatSync(fd, { bigint: true });
+    const worker = new Worker(CHECK_WORKER, {
+      eval: true,
+      workerData: { path: indexPath, ino: String(stat.ino), dev: String(stat.dev), state: stateBuffer },
+    });
+    worker.on('error', () => {
+      // The check then falls back to this thread (see settle).
+    });
+    worker.unref();
+  } catch {
+    Atomics.store(state, 0, 3);
+  }
+  let verdict: { problem: string | undefined } | undefined;
+  return {
+    settle() {
+      if (verdict) return verdict.problem;
+      // A generous bound (a slow disk reads 50 MB/s): past it, this thread checks the file itself.
+      Atomics.wait(state, 0, 0, Math.max(5000, meta.bytes / 50_000));
+      if (Atomics.load(state, 0) === 1) {
+        const problem =
+          size[0] !== meta.bytes
+            ? `${indexPath} has ${size[0]} bytes, ${meta.bytes} were saved`
+            : state[1]! >>> 0 !== meta.crc32
+              ? `${indexPath} fails its CRC-32 check`
+              : undefined;
+        verdict = { problem };
+      } else {
+        let problem: string | undefined;
+        try {
+          problem = scanIndexFile(indexPath, meta, () => {}, fd);
+        } catch (error) {
+          problem = `${indexPath} could not be read: ${(error as Error).message}`;
+        }
+        verdict = { problem };
+      }
+      return verdict.problem;
+    },
+  };
 }
 
 /**

@@ -5,9 +5,11 @@ import { kbError } from '../errors.js';
 import { checkOptions, declareOptions } from '../options.js';
 import { catchUpFrom } from './change-feed.js';
 import {
+  checkIndexFileInBackground,
   HNSW_FILE_FORMAT,
   HNSW_FILE_FORMAT_VERSION,
   type HnswFileMeta,
+  type IndexFileCheck,
   indexFileProblem,
   readMeta,
   saveIndexFiles,
@@ -87,6 +89,8 @@ export class HnswIndex {
   private efSearch: number;
   /** Vectors added or removed since the file was last written. */
   private unsaved = 0;
+  /** The loaded file's checksum, until its verdict is in. */
+  private fileCheck: IndexFileCheck | undefined;
   private readonly settings: BuildSettings;
 
   private constructor(
@@ -111,6 +115,7 @@ export class HnswIndex {
     this.tombstones = state.tombstones;
     this.generation = state.generation;
     this.token = state.token;
+    this.fileCheck = state.fileCheck;
     this.rebuilt = rebuilt;
     this.rebuildDetail = rebuildDetail;
     if (rebuilt !== null) this.unsaved = state.vectors.size + 1;
@@ -418,13 +423,38 @@ export class HnswIndex {
 
   /** Drops the native index; later calls throw STORE_CLOSED. Does not save. */
   close(): void {
+    // A check still under way is waited for: nothing of this index reads its file after close.
+    this.fileCheck?.settle();
+    this.fileCheck = undefined;
     this.native = undefined;
     this.vectors.release();
   }
 
   private get handle(): HierarchicalNSW {
     this.assertOpen();
+    this.settleFileCheck();
     return this.native!;
+  }
+
+  /**
+   * Waits for the loaded file's CRC-32 check (started at open on another thread; done long before the first query
+   * in practice) before anything uses the graph; a file that fails it is rebuilt from the store, as at open.
+   */
+  private settleFileCheck(): void {
+    const check = this.fileCheck;
+    if (!check) return;
+    this.fileCheck = undefined;
+    const problem = check.settle();
+    if (problem === undefined) return;
+    this.replaceWith(
+      buildFromStore(
+        this.store,
+        this.settings,
+        rebuildReporter(this.reporting, this.indexPath, 'corrupt', problem),
+      ),
+    );
+    this.unsaved = this.vectors.size + 1; // As a rebuild at open is: saved, so the next open loads a good file.
+    this.trySave();
   }
 
   private assertOpen(): void {
@@ -475,8 +505,14 @@ export class HnswIndex {
    */
   private catchUp(): number {
     return this.store.readSnapshot(() => {
-      const step = catchUpFrom(this.store, { generation: this.generation, token: this.token });
+      let step = catchUpFrom(this.store, { generation: this.generation, token: this.token });
       if (step.kind === 'current') return 0;
+      if (this.fileCheck) {
+        // Changes go into the graph only once it is known good; a rebuild instead is already current.
+        this.settleFileCheck();
+        step = catchUpFrom(this.store, { generation: this.generation, token: this.token });
+        if (step.kind === 'current') return this.vectors.size;
+      }
       if (step.kind === 'rebuild') {
         const why = 'the store follows another history than this index (restored from a backup?)';
         this.replaceWith(
@@ -519,6 +555,7 @@ export class HnswIndex {
    * at load means the index is rebuilt from the store.
    */
   private matrix(): VectorMatrix {
+    this.settleFileCheck();
     const matrix = this.vectors.vectors();
     if (matrix) return matrix;
     const why = `${this.indexPath} no longer reads as it did when loaded`;
@@ -535,6 +572,7 @@ export class HnswIndex {
 
   private replaceWith(state: LoadedState): void {
     this.vectors.release();
+    this.fileCheck = undefined;
     this.native = state.native;
     this.vectors = state.vectors;
     this.tombstones = state.tombstones;
@@ -546,6 +584,8 @@ export class HnswIndex {
 interface LoadedState {
   native: HierarchicalNSW;
   vectors: IndexVectors;
+  /** A loaded file's CRC-32 check still under way. */
+  fileCheck?: IndexFileCheck;
   tombstones: Set<number>;
   generation: number;
   token: string;
@@ -610,9 +650,10 @@ function staleness(meta: HnswFileMeta, store: SqliteStore, embedderId: string, o
 }
 
 /**
- * hnswlib reads the file on a worker thread while this thread reads it once more, checking its CRC-32 and taking
- * the labels: the two reads overlap, and the second comes from the page cache. The vectors are not copied now: the
- * file stays open, and the first exact scan reads them from it (see `IndexVectors`).
+ * hnswlib reads the file on a worker thread; then another thread checks its CRC-32 (`IndexFileCheck`) while the
+ * index is already returned: it waits for the verdict before it first uses the graph, so a damaged file is still
+ * never searched. Nothing else reads the file now: the vectors for exact scans are read from it on the first such
+ * scan (`IndexVectors`), from the descriptor opened here and kept for that.
  */
 async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedState | { problem: string }> {
   const problem = indexFileProblem(indexPath, meta);
@@ -627,44 +668,37 @@ async function loadFile(indexPath: string, meta: HnswFileMeta): Promise<LoadedSt
   try {
     // A fresh object per attempt: hnswlib-node leaves a failed object's pointer dangling.
     const native = new hnswlib.HierarchicalNSW('cosine', meta.dimensions);
-    const reading = native.readIndex(indexPath, true).then(
+    const loadProblem = await native.readIndex(indexPath, true).then(
       () => undefined,
       (error: Error) => `hnswlib could not read ${indexPath}: ${error.message}`,
     );
-    const deleted = new Set(meta.deletedLabels);
-    const live = new Float64Array(meta.elementCount);
-    let liveCount = 0;
-    let labels = 0;
-    let scanned: string | undefined;
-    try {
-      scanned = scanIndexFile(
-        indexPath,
-        meta,
-        (label) => {
-          if (labels++ < live.length && !deleted.has(label)) live[liveCount++] = label;
-        },
-        fd,
-      );
-    } catch (error) {
-      scanned = `${indexPath} could not be read: ${(error as Error).message}`;
-    }
-    const loadProblem = await reading;
-    if (scanned) return { problem: scanned };
     if (loadProblem) return { problem: loadProblem };
     // hnswlib opened the file by its name: it must have read the very file checked here, not one saved since.
     if (!sameFile(fd, indexPath)) return { problem: `${indexPath} was replaced while it was being loaded` };
-    if (native.getCurrentCount() !== meta.elementCount || labels !== meta.elementCount) {
+    if (native.getCurrentCount() !== meta.elementCount) {
       return {
         problem: `${indexPath} has ${native.getCurrentCount()} elements, ${meta.elementCount} were saved`,
       };
     }
+    const deleted = new Set(meta.deletedLabels);
+    const labels = native.getIdsList();
+    const live = deleted.size === 0 ? labels : labels.filter((label) => !deleted.has(label));
+    // Started once hnswlib is done, so the two do not compete for a core (or the disk); it reads the pages just read.
+    const fileCheck = checkIndexFileInBackground(indexPath, meta, fd);
     kept = true;
     const vectors = IndexVectors.deferred(
       meta.dimensions,
-      live.subarray(0, liveCount),
+      Float64Array.from(live),
       fileSource(fd, indexPath, meta),
     );
-    return { native, vectors, tombstones: deleted, generation: meta.generation, token: meta.generationToken };
+    return {
+      native,
+      vectors,
+      tombstones: deleted,
+      generation: meta.generation,
+      token: meta.generationToken,
+      fileCheck,
+    };
   } finally {
     if (!kept) fs.closeSync(fd);
   }

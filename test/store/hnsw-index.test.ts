@@ -236,6 +236,25 @@ describe('HnswIndex', async () => {
     expect(index.search(vectors[9]!, 1)[0]?.id).toBe(ids[9]);
   });
 
+  it('checks the checksum of a loaded file before its first search, and rebuilds a file that fails it', async () => {
+    const { ids, vectors } = ingest('a', 40);
+    (await open()).close();
+    // Bytes of one vector changed: the header, the size and hnswlib's own checks all still pass.
+    const fd = fs.openSync(indexPath, 'r+');
+    // Element 20 of 16-d, M 16 elements (132 bytes of links, 64 of vector, 8 of label), after the 96-byte header.
+    fs.writeSync(fd, Buffer.alloc(32, 0x5a), 0, 32, 96 + 20 * 204 + 132);
+    fs.closeSync(fd);
+    const rebuilds: IndexRebuildProgress[] = [];
+    const index = await open({ onRebuild: (progress: IndexRebuildProgress) => rebuilds.push(progress) });
+    expect(index.search(vectors[3]!, 1)[0]).toEqual({ id: ids[3], score: expect.closeTo(1, 5) });
+    expect(rebuilds[0]).toMatchObject({ reason: 'corrupt', detail: expect.stringContaining('CRC-32') });
+    expect(index.size).toBe(40);
+    // The rebuild was saved: the next open loads it and finds nothing wrong.
+    const again = await open({ onRebuild: (progress: IndexRebuildProgress) => rebuilds.push(progress) });
+    expect(again.search(vectors[5]!, 1)[0]?.id).toBe(ids[5]);
+    expect(rebuilds.filter((r) => r.done === 0)).toHaveLength(1);
+  });
+
   it('rebuilds a truncated file as corrupt without crashing', async () => {
     const { ids, vectors } = ingest('a', 40);
     (await open()).close();
