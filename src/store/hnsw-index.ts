@@ -446,14 +446,8 @@ export class HnswIndex {
     this.fileCheck = undefined;
     const problem = check.settle();
     if (problem === undefined) return;
-    this.replaceWith(
-      buildFromStore(
-        this.store,
-        this.settings,
-        rebuildReporter(this.reporting, this.indexPath, 'corrupt', problem),
-      ),
-    );
-    this.unsaved = this.vectors.size + 1; // As a rebuild at open is: saved, so the next open loads a good file.
+    this.rebuildFromStore('corrupt', problem);
+    // As a rebuild at open is: saved, so the next open loads a good file.
     this.trySave();
   }
 
@@ -515,14 +509,7 @@ export class HnswIndex {
       }
       if (step.kind === 'rebuild') {
         const why = 'the store follows another history than this index (restored from a backup?)';
-        this.replaceWith(
-          buildFromStore(
-            this.store,
-            this.settings,
-            rebuildReporter(this.reporting, this.indexPath, 'stale', why),
-          ),
-        );
-        this.unsaved = this.vectors.size + 1;
+        this.rebuildFromStore('stale', why);
         return this.vectors.size;
       }
       let removed: number[];
@@ -559,15 +546,16 @@ export class HnswIndex {
     const matrix = this.vectors.vectors();
     if (matrix) return matrix;
     const why = `${this.indexPath} no longer reads as it did when loaded`;
+    this.rebuildFromStore('corrupt', why);
+    return this.vectors.vectors()!;
+  }
+
+  /** Replaces the graph and vectors with new ones built from the store, reporting why; saved on the next save. */
+  private rebuildFromStore(reason: RebuildReason, why: string): void {
     this.replaceWith(
-      buildFromStore(
-        this.store,
-        this.settings,
-        rebuildReporter(this.reporting, this.indexPath, 'corrupt', why),
-      ),
+      buildFromStore(this.store, this.settings, rebuildReporter(this.reporting, this.indexPath, reason, why)),
     );
     this.unsaved = this.vectors.size + 1;
-    return this.vectors.vectors()!;
   }
 
   private replaceWith(state: LoadedState): void {
