@@ -344,6 +344,8 @@ export class HnswIndex {
    */
   save(): HnswFileMeta {
     const native = this.handle;
+    // Windows cannot rename over a file a handle holds open: read the vectors now, which lets go of the file.
+    if (process.platform === 'win32') this.matrix();
     this.catchUp();
     const dead = native.getCurrentCount() - this.vectors.size;
     if (dead > Math.max(1024, this.vectors.size)) {
