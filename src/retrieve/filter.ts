@@ -263,7 +263,8 @@ function compileNode(filter: RetrievalFilter, column: string, params: (string | 
     case 'notIn':
       return `(${type()} <> '' AND NOT ${inList(value as (string | number)[])})`;
     case 'startsWith':
-      return `(${type()} = 'text' AND substr(${extract()}, 1, length(${bind(value as string)})) = ${bind(value as string)})`;
+      // instr, not substr(…, length(?)): SQLite's length() stops at a NUL, so a prefix holding one was cut short.
+      return `(${type()} = 'text' AND instr(${extract()}, ${bind(value as string)}) = 1)`;
     case 'listContains': {
       const v = value as string | number;
       return anyListMember(

@@ -210,6 +210,26 @@ describe('filter semantics (SQL and JS agree)', () => {
     }
   });
 
+  it('matches strings holding NUL characters past the NUL, as JS does (SQLite length() stops at a NUL)', () => {
+    const rows: Row[] = [
+      ...ROWS,
+      { id: 7, metadata: { note: 'nul\u0000byte and more' } },
+      { id: 8, metadata: { note: 'nul\u0000other' } },
+      { id: 9, metadata: { note: 'nul' } },
+    ];
+    load(db, rows);
+    try {
+      expect(evaluate(db, { startsWith: { key: 'note', value: 'nul\u0000byte' } }, rows)).toEqual([7]);
+      expect(evaluate(db, { startsWith: { key: 'note', value: 'nul\u0000' } }, rows)).toEqual([7, 8]);
+      expect(evaluate(db, { startsWith: { key: 'note', value: '' } }, rows)).toEqual([7, 8, 9]);
+      expect(evaluate(db, { stringContains: { key: 'note', value: '\u0000o' } }, rows)).toEqual([8]);
+      expect(evaluate(db, { equals: { key: 'note', value: 'nul\u0000other' } }, rows)).toEqual([8]);
+      expect(evaluate(db, { lessThan: { key: 'note', value: 'nul\u0000c' } }, rows)).toEqual([7, 9]);
+    } finally {
+      load(db, ROWS);
+    }
+  });
+
   it('compiles against the column it is given', () => {
     const { sql, params } = compileFilterToSql({ equals: { key: 'animal', value: 'dog' } }, 'meta.json');
     expect(sql).toContain('json_type(meta.json, ?)');
