@@ -66,6 +66,16 @@ const VALUE_RULES: Record<AttributeOperator, { accepts: (value: unknown) => bool
   stringContains: { accepts: isString, expected: 'a string' },
 };
 
+/**
+ * Half of a surrogate pair on its own (e.g. a string cut in the middle of an emoji) is not text: SQLite would
+ * compare its UTF-8 replacement while JavaScript compares the code unit, so the two paths could disagree.
+ */
+const NOT_WELL_FORMED =
+  'holds half of a surrogate pair (a string cut inside a character such as an emoji); pass whole characters';
+function hasLoneSurrogate(value: unknown): boolean {
+  return typeof value === 'string' && /\p{Surrogate}/u.test(value);
+}
+
 function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
@@ -180,6 +190,9 @@ function validateAttribute(operator: AttributeOperator, operand: unknown, path: 
   if (value === undefined) invalid(`${path}.value`, 'missing value');
   const rule = VALUE_RULES[operator];
   if (!rule.accepts(value)) invalid(`${path}.value`, `expected ${rule.expected}, got ${describe(value)}`);
+  if (hasLoneSurrogate(key)) invalid(`${path}.key`, NOT_WELL_FORMED);
+  if ((Array.isArray(value) ? value : [value]).some(hasLoneSurrogate))
+    invalid(`${path}.value`, NOT_WELL_FORMED);
   return { key, value: Array.isArray(value) ? [...value] : value } as FilterAttribute;
 }
 

@@ -269,6 +269,16 @@ describe('validateFilter', () => {
     expect(error.input).toBe('filter.andAll[1].in.value');
   });
 
+  it('refuses half of a surrogate pair in a key or value, which SQL and JS would compare differently', () => {
+    const half = '𝔘'.slice(0, 1);
+    expect(filterError({ stringContains: { key: 'title', value: `ab${half}` } }).input).toBe(
+      'filter.stringContains.value',
+    );
+    expect(filterError({ in: { key: 'tag', value: ['ok', half] } }).input).toBe('filter.in.value');
+    expect(filterError({ equals: { key: `k${half}`, value: 1 } }).message).toMatch(/surrogate pair/);
+    expect(validateFilter({ stringContains: { key: 'title', value: '𝔘 whole' } })).toBeTruthy();
+  });
+
   it('rejects unknown operators and lists the valid ones', () => {
     const { message } = filterError({ equal: { key: 'a', value: 1 } });
     expect(message).toMatch(/^filter: unknown operator "equal"; expected one of equals, notEquals/);
