@@ -434,7 +434,9 @@ export function documentLocation(uri: string, documentId: string): RetrievalLoca
 
 /**
  * Local chunks in the shape of Bedrock's KnowledgeBaseRetrievalResult, with Bedrock's reserved metadata keys (the
- * store writes them; stores of an older process may lack one, so they are filled in here too).
+ * store writes them; stores of an older process may lack one, so they are filled in here too). `metadata` is an
+ * enumerable accessor built on first read, so a caller that reads only the text never parses it; spreading,
+ * JSON.stringify and structured cloning see a plain property.
  */
 export function toRetrievalResult(
   chunk: ResultChunk,
@@ -444,22 +446,33 @@ export function toRetrievalResult(
 ): RetrievalResult {
   const chunkId = String(chunk.id);
   const page = chunk.page ?? undefined;
-  const metadata: Metadata = { ...chunk.metadata, [BEDROCK_METADATA_KEYS.chunkId]: chunkId };
-  metadata[BEDROCK_METADATA_KEYS.sourceUri] ??= chunk.uri;
-  if (page !== undefined) metadata[BEDROCK_METADATA_KEYS.pageNumber] ??= page;
-  return {
+  const location = documentLocation(chunk.uri, chunk.documentId);
+  if (page !== undefined) location.page = page;
+  location.start = chunk.start;
+  location.end = chunk.end;
+  let metadata: Metadata | undefined;
+  const result: RetrievalResult = {
     content: { type: 'TEXT', text: chunk.text },
-    location: {
-      ...documentLocation(chunk.uri, chunk.documentId),
-      ...(page === undefined ? {} : { page }),
-      start: chunk.start,
-      end: chunk.end,
-    },
+    location,
     score,
-    metadata,
+    get metadata(): Metadata {
+      metadata ??= resultMetadata(chunk, chunkId, page);
+      return metadata;
+    },
+    set metadata(value: Metadata) {
+      metadata = value;
+    },
     documentId: chunk.documentId,
     chunkId,
     rawScore,
-    ...(section ? { section: { chunkId: String(section.id), start: section.start, end: section.end } } : {}),
   };
+  if (section) result.section = { chunkId: String(section.id), start: section.start, end: section.end };
+  return result;
+}
+
+function resultMetadata(chunk: ResultChunk, chunkId: string, page: number | undefined): Metadata {
+  const metadata: Metadata = { ...chunk.metadata, [BEDROCK_METADATA_KEYS.chunkId]: chunkId };
+  metadata[BEDROCK_METADATA_KEYS.sourceUri] ??= chunk.uri;
+  if (page !== undefined) metadata[BEDROCK_METADATA_KEYS.pageNumber] ??= page;
+  return metadata;
 }

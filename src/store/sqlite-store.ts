@@ -212,14 +212,27 @@ const PAGE_CACHE_KIB = 65_536;
 /** How much of the file SQLite reads through a memory map instead of read() calls. */
 const MMAP_BYTES = 2 ** 30;
 
-/** The columns of a ResultChunk. */
+/** The columns of a ResultChunk, read as raw rows (arrays) in this order. */
 const RESULT_COLUMNS =
   'c.id, c.text, c.start_offset, c.end_offset, c.page, c.parent_chunk_id, c.metadata, d.doc_id, d.uri';
 
-type ResultRow = Pick<
-  ChunkRow,
-  'id' | 'text' | 'start_offset' | 'end_offset' | 'page' | 'parent_chunk_id' | 'metadata' | 'doc_id' | 'uri'
->;
+type ResultRow = [
+  id: number,
+  text: string,
+  start: number,
+  end: number,
+  page: number | null,
+  parentChunkId: number | null,
+  metadata: string,
+  docId: string,
+  uri: string,
+];
+
+/** What breaks a tie between equal BM25 scores: the document id, then the chunk's place in it (raw rows). */
+const TIE_COLUMNS = 'c.id, d.doc_id, c.chunk_index';
+
+/** Phrases whose BM25 document frequency is remembered between queries (per store generation). */
+const DOCUMENT_FREQUENCY_CACHE_SIZE = 4096;
 
 /** Ids per chunk lookup statement; longer lists take several. */
 const CHUNKS_PER_LOOKUP = 64;
@@ -236,6 +249,11 @@ export class SqliteStore {
   readonly chunkerChanged: boolean;
   private handle: Database.Database | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * BM25 statistics already counted, valid while the store stays at `mark` (its generation and token: every
+   * write that changes chunks moves it, this process's and other processes' alike).
+   */
+  private documentFrequencies: { mark: string; sections: number; matching: Map<string, number> } | undefined;
 
   private constructor(
     readonly path: string,
@@ -482,40 +500,39 @@ export class SqliteStore {
 
   /** The chunks with these ids, in the order asked; ids that do not exist are skipped. */
   getChunks(ids: readonly number[]): StoredChunk[] {
-    return this.chunksById(ids, CHUNK_COLUMNS, (row: ChunkRow) => toStoredChunk(row));
+    const byId = this.chunkRowsById<ChunkRow>(ids, CHUNK_COLUMNS, 'rows', (row) => row.id);
+    return inOrderAsked(ids, byId, toStoredChunk);
   }
 
   /**
    * The chunks with these ids as a retrieval result shows them, in the order asked (missing ids skipped): the
-   * few columns a result needs, so the lookups of a query cost what they must and no more.
+   * few columns a result needs, read as raw rows, so the lookups of a query cost what they must and no more.
    */
   resultChunks(ids: readonly number[]): ResultChunk[] {
-    return this.chunksById(ids, RESULT_COLUMNS, (row: ResultRow) => toResultChunk(row));
+    const byId = this.chunkRowsById<ResultRow>(ids, RESULT_COLUMNS, 'raw', (row) => row[0]);
+    return inOrderAsked(ids, byId, toResultChunk);
   }
 
-  private chunksById<Row extends { id: number }, T>(
+  /** Rows of `chunks c JOIN documents d` with these chunk ids, by chunk id. */
+  private chunkRowsById<Row>(
     ids: readonly number[],
     columns: string,
-    convert: (row: Row) => T,
-  ): T[] {
-    if (ids.length === 0) return [];
+    shape: 'rows' | 'raw',
+    idOf: (row: Row) => number,
+  ): Map<number, Row> {
+    const byId = new Map<number, Row>();
     // Primary-key lookups through `IN (?, …)` statements, one prepared per list length: the query plan is a
     // handful of b-tree probes, where a json_each join parses JSON and sorts.
-    const byId = new Map<number, Row>();
     for (let offset = 0; offset < ids.length; offset += CHUNKS_PER_LOOKUP) {
-      const part = ids.slice(offset, offset + CHUNKS_PER_LOOKUP);
-      const placeholders = part.map(() => '?').join(', ');
+      const part =
+        offset === 0 && ids.length <= CHUNKS_PER_LOOKUP ? ids : ids.slice(offset, offset + CHUNKS_PER_LOOKUP);
       const rows = this.prepare(
-        `SELECT ${columns} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (${placeholders})`,
+        `SELECT ${columns} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (${placeholders(part.length)})`,
+        shape,
       ).all(...part) as Row[];
-      for (const row of rows) byId.set(row.id, row);
+      for (const row of rows) byId.set(idOf(row), row);
     }
-    const found: T[] = [];
-    for (const id of ids) {
-      const row = byId.get(id);
-      if (row) found.push(convert(row));
-    }
-    return found;
+    return byId;
   }
 
   /**
@@ -789,14 +806,16 @@ export class SqliteStore {
     }
     const { candidateIds } = options;
     if (candidateIds && candidateIds.length === 0) return [];
+    // Sorted on the score column by SQLite's own top-N sorter: FTS5's `ORDER BY rank` sorts the same values in a
+    // nested statement and takes ~1.3× as long (bench:search's BM25 row shows both).
     const statement = candidateIds
       ? this.prepare(
           `SELECT rowid AS id, -bm25(bm25_fts) AS score FROM bm25_fts
            WHERE bm25_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))
-           ORDER BY rank LIMIT ?`,
+           ORDER BY score DESC LIMIT ?`,
         )
       : this.prepare(
-          'SELECT rowid AS id, -bm25(bm25_fts) AS score FROM bm25_fts WHERE bm25_fts MATCH ? ORDER BY rank LIMIT ?',
+          'SELECT rowid AS id, -bm25(bm25_fts) AS score FROM bm25_fts WHERE bm25_fts MATCH ? ORDER BY score DESC LIMIT ?',
         );
     const run = (limit: number) =>
       this.runFts(ftsMatchExpression, () =>
@@ -822,13 +841,30 @@ export class SqliteStore {
    * sections match it — the inputs of FTS5's idf, so callers can put a BM25 score on a [0, 1] scale.
    */
   bm25Statistics(phrases: readonly string[]): { sections: number; matching: number[] } {
-    const block = this.prepare('SELECT block FROM bm25_fts_data WHERE id = 1', 'pluck').get() as
-      | Buffer
-      | undefined;
-    const sections = block ? readFts5Varint(block, 0) : 0;
+    // Counting a phrase's matches reads its whole doclist; the counts only change when chunks do, so they are
+    // kept until the store's generation moves. The mark is read before counting: a write landing in between
+    // leaves counts under the older mark, which the next call finds stale.
+    const { generation, token } = this.generationState();
+    const mark = `${generation}:${token}`;
+    let cache = this.documentFrequencies;
+    if (cache?.mark !== mark || cache.matching.size > DOCUMENT_FREQUENCY_CACHE_SIZE) {
+      const block = this.prepare('SELECT block FROM bm25_fts_data WHERE id = 1', 'pluck').get() as
+        | Buffer
+        | undefined;
+      cache = { mark, sections: block ? readFts5Varint(block, 0) : 0, matching: new Map() };
+      this.documentFrequencies = cache;
+    }
+    const { matching: known } = cache;
     const count = this.prepare('SELECT count(*) FROM bm25_fts WHERE bm25_fts MATCH ?', 'pluck');
-    const matching = phrases.map((phrase) => this.runFts(phrase, () => count.get(phrase) as number));
-    return { sections, matching };
+    const matching = phrases.map((phrase) => {
+      let matches = known.get(phrase);
+      if (matches === undefined) {
+        matches = this.runFts(phrase, () => count.get(phrase) as number);
+        known.set(phrase, matches);
+      }
+      return matches;
+    });
+    return { sections: cache.sections, matching };
   }
 
   private runFts<T>(ftsMatchExpression: string, run: () => T): T {
@@ -852,21 +888,18 @@ export class SqliteStore {
       (row, i) => row.score === rows[i - 1]?.score || row.score === rows[i + 1]?.score,
     );
     if (tied.length === 0) return rows;
-    const keys = new Map(
-      (
-        this.prepare(
-          `SELECT c.id, d.doc_id, c.chunk_index FROM json_each(?) j
-           JOIN chunks c ON c.id = j.value JOIN documents d ON d.id = c.document_id`,
-          'raw',
-        ).all(JSON.stringify(tied.map((row) => row.id))) as [number, string, number][]
-      ).map(([id, docId, index]) => [id, { docId, index }]),
+    const keys = this.chunkRowsById<[number, string, number]>(
+      tied.map((row) => row.id),
+      TIE_COLUMNS,
+      'raw',
+      (row) => row[0],
     );
     return [...rows].sort((a, b) => {
       if (b.score !== a.score) return b.score - a.score;
       const x = keys.get(a.id);
       const y = keys.get(b.id);
       if (!x || !y) return 0;
-      return x.docId < y.docId ? -1 : x.docId > y.docId ? 1 : x.index - y.index;
+      return x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[2] - y[2];
     });
   }
 
@@ -1508,17 +1541,43 @@ function toStoredDocument(row: DocumentRow): StoredDocument {
 }
 
 function toResultChunk(row: ResultRow): ResultChunk {
+  const [id, text, start, end, page, parentChunkId, json, documentId, uri] = row;
+  // `metadata` is parsed on first read (a query fetches candidates and shows the metadata of few), as an accessor
+  // of the literal itself: one object shape for every chunk, where defining it afterwards reshapes each object.
+  let metadata: Metadata | undefined;
   const chunk: ResultChunk = {
-    id: row.id,
-    documentId: row.doc_id,
-    uri: row.uri,
-    text: row.text,
-    start: row.start_offset,
-    end: row.end_offset,
-  } as ResultChunk;
-  if (row.page !== null) chunk.page = row.page;
-  if (row.parent_chunk_id !== null) chunk.parentChunkId = row.parent_chunk_id;
-  return withLazyMetadata(chunk, row.metadata);
+    id,
+    documentId,
+    uri,
+    text,
+    start,
+    end,
+    get metadata(): Metadata {
+      metadata ??= JSON.parse(json) as Metadata;
+      return metadata;
+    },
+    set metadata(value: Metadata) {
+      metadata = value;
+    },
+  };
+  if (page !== null) chunk.page = page;
+  if (parentChunkId !== null) chunk.parentChunkId = parentChunkId;
+  return chunk;
+}
+
+/** `?, ?, …`: `count` SQL parameters. */
+function placeholders(count: number): string {
+  return count === 1 ? '?' : `?${', ?'.repeat(count - 1)}`;
+}
+
+/** The rows of `ids` that exist, converted, in the order of `ids`. */
+function inOrderAsked<Row, T>(ids: readonly number[], byId: Map<number, Row>, convert: (row: Row) => T): T[] {
+  const found: T[] = [];
+  for (const id of ids) {
+    const row = byId.get(id);
+    if (row !== undefined) found.push(convert(row));
+  }
+  return found;
 }
 
 /** Sets `metadata` as a property parsed on first read: a query fetches candidates and shows the metadata of few. */

@@ -93,6 +93,18 @@ describe('LocalKnowledgeBase', () => {
     expect(top?.metadata['x-amz-bedrock-kb-source-uri']).toBe(top?.location.uri);
     // sidecar metadata from eddystone.md.metadata.json travels with every chunk
     expect(top?.metadata.topic).toBe('engineering');
+
+    // Metadata is built when first read; copies, JSON and structured clones carry it as a plain property.
+    const [first] = await kb.retrieve(sentence, { k: 1, searchType: 'bm25' });
+    const expected = { ...top!.metadata };
+    expect(Object.keys(first!)).toContain('metadata');
+    expect(JSON.parse(JSON.stringify(first)).metadata).toEqual(expected);
+    expect(structuredClone(first)!.metadata).toEqual(expected);
+    expect({ ...first }.metadata).toEqual(expected);
+    first!.metadata.note = 'kept';
+    expect(first!.metadata.note).toBe('kept');
+    first!.metadata = { replaced: true };
+    expect(first!.metadata).toEqual({ replaced: true });
   });
 
   it('returns similarities, highest first, for semantic search', async () => {

@@ -120,6 +120,54 @@ describe('BM25 statistics', () => {
     store.close();
   });
 
+  it('keeps its counts exact across queries while this store and another connection write', () => {
+    const dbPath = path.join(dir, 'shared.db');
+    const store = SqliteStore.open(dbPath, { embedder: BM25_ONLY });
+    const add = (target: SqliteStore, id: string, texts: string[]) => {
+      const { document, chunks } = makeDocument(id, texts);
+      target.upsertDocument(
+        document,
+        chunks,
+        chunks.map(() => null),
+      );
+    };
+    const phrases = ['"granite"', '"fog"'];
+    /** What a store opened afresh counts now. */
+    const fresh = () => {
+      const other = SqliteStore.open(dbPath, { readonly: true });
+      try {
+        return other.bm25Statistics(phrases);
+      } finally {
+        other.close();
+      }
+    };
+    add(store, 'a', ['granite tower', 'granite reef']);
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 2, matching: [2, 0] });
+    // The same question again is answered from what was counted; a write of this store moves the generation.
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 2, matching: [2, 0] });
+    add(store, 'b', ['fog bell granite']);
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 3, matching: [3, 1] });
+    // Another connection (another process, as far as SQLite is concerned) updates and deletes.
+    const writer = SqliteStore.open(dbPath, { embedder: BM25_ONLY });
+    add(writer, 'a', ['fog lamp']);
+    expect(store.bm25Statistics(phrases)).toEqual(fresh());
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 2, matching: [1, 2] });
+    writer.deleteDocument('b');
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 1, matching: [0, 1] });
+    // A write rolled back leaves the counts of the state that stays.
+    expect(() =>
+      store.transaction(() => {
+        add(store, 'c', ['granite granite']);
+        expect(store.bm25Statistics(phrases)).toEqual({ sections: 2, matching: [1, 1] });
+        throw new Error('roll back');
+      }),
+    ).toThrow('roll back');
+    expect(store.bm25Statistics(phrases)).toEqual({ sections: 1, matching: [0, 1] });
+    expect(store.bm25Statistics(phrases)).toEqual(fresh());
+    writer.close();
+    store.close();
+  });
+
   it('breaks equal scores by document id, not by row id', () => {
     const store = SqliteStore.open(path.join(dir, 'ties.db'), { embedder: BM25_ONLY });
     for (const id of ['zeta', 'alpha', 'mu']) {
