@@ -139,9 +139,17 @@ export class LocalRetriever {
     const searchType = this.searchTypeOf(options.searchType);
     const pool =
       needsPool || searchType === 'hybrid' ? Math.max(k * (this.options.candidateMultiplier ?? 4), 50) : k;
-    const prepared = await this.prepare(query, options, searchType, pool);
-    if (!prepared) return [];
-    const { units, level, unit, hybrid, queryVector, statistics, allowed } = prepared;
+    const begun = await this.begin(query, options, searchType);
+    if (!begun) return [];
+    // Dense alone at passage level, nothing to rerank or diversify: the nearest passages are the results.
+    if (begun.unit === 'passage' && !needsPool)
+      return this.nearestPassages(begun.queryVector!, k, begun.allowed);
+    const { units, level, unit, hybrid, queryVector, statistics, allowed } = this.prepare(
+      query,
+      begun,
+      searchType,
+      pool,
+    );
 
     let ranked: { id: string; score: number; rawScore: number; unit: UnitCandidate }[];
     if (searchType === 'hybrid') {
@@ -252,18 +260,35 @@ export class LocalRetriever {
     const filter = options.filter === undefined ? undefined : validateFilter(options.filter);
     const allowed = filter ? this.allowedChunkIds(filter) : undefined;
     if (allowed && allowed.size === 0) return [];
+    return this.nearestPassages(vector, k, allowed);
+  }
+
+  /** The `k` passages nearest to `vector` among the allowed, as results (the passages of semantic search). */
+  private nearestPassages(
+    vector: Float32Array,
+    k: number,
+    allowed: ChunkIdSet | undefined,
+  ): RetrievalResult[] {
     const hits = this.dense(vector, k, allowed);
-    const chunks = new Map(this.store.resultChunks(hits.map((hit) => hit.id)).map((c) => [c.id, c]));
-    const parentIds = [...chunks.values()].flatMap((c) =>
-      c.parentChunkId !== undefined ? [c.parentChunkId] : [],
-    );
-    const parents = new Map(this.store.resultChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
-    return hits.flatMap((hit) => {
+    const found = this.store.resultChunks(hits.map((hit) => hit.id));
+    const chunks = new Map<number, ResultChunk>();
+    const parentIds: number[] = [];
+    for (const chunk of found) {
+      chunks.set(chunk.id, chunk);
+      if (chunk.parentChunkId !== undefined) parentIds.push(chunk.parentChunkId);
+    }
+    const parents =
+      parentIds.length === 0
+        ? undefined
+        : new Map(this.store.resultChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
+    const results: RetrievalResult[] = [];
+    for (const hit of hits) {
       const chunk = chunks.get(hit.id);
-      if (!chunk) return [];
-      const section = chunk.parentChunkId !== undefined ? parents.get(chunk.parentChunkId) : undefined;
-      return [toRetrievalResult(chunk, semanticScore(hit.score), hit.score, section)];
-    });
+      if (!chunk) continue;
+      const section = chunk.parentChunkId !== undefined ? parents?.get(chunk.parentChunkId) : undefined;
+      results.push(toRetrievalResult(chunk, semanticScore(hit.score), hit.score, section));
+    }
+    return results;
   }
 
   /**
@@ -277,21 +302,20 @@ export class LocalRetriever {
   ): Promise<HybridCandidate[]> {
     const k = checkK(options.k ?? 5);
     const pool = Math.max(k * (this.options.candidateMultiplier ?? 4), 50);
-    const prepared = await this.prepare(query, options, this.searchTypeOf('hybrid'), pool, { fill: true });
-    if (!prepared) return [];
+    const searchType = this.searchTypeOf('hybrid');
+    const begun = await this.begin(query, options, searchType);
+    if (!begun) return [];
+    const prepared = this.prepare(query, begun, searchType, pool, { fill: true });
     if (prepared.unit !== 'document') return prepared.units;
     const documentIds = this.store.documentIdsOf(prepared.units.map((u) => Number(u.id.slice(1))));
     return prepared.units.map((u) => ({ ...u, id: documentIds.get(Number(u.id.slice(1))) ?? u.id }));
   }
 
-  /** Checks the query and options, runs both sides and brings them to one unit. Undefined: nothing passes the filter. */
-  private async prepare(
-    query: string,
-    options: RetrieveOptions & RetrieveOverrides,
-    searchType: SearchType,
-    pool: number,
-    { fill = false }: { fill?: boolean } = {},
-  ) {
+  /**
+   * Checks the query and options, catches up with other writers, works out the allowed chunks and the unit, and
+   * embeds the query when a dense side runs. Undefined: nothing passes the filter.
+   */
+  private async begin(query: string, options: RetrieveOptions & RetrieveOverrides, searchType: SearchType) {
     if (typeof query !== 'string' || query.trim() === '') {
       throw kbError('INVALID_QUERY', 'The query is empty; pass the text to search for.');
     }
@@ -317,6 +341,18 @@ export class LocalRetriever {
           ? 'passage'
           : 'section';
     const queryVector = searchType === 'bm25' ? undefined : await this.embedQuery(query, options.signal);
+    return { level, allowed, hybrid, unit, queryVector };
+  }
+
+  /** Runs both sides of a begun query and brings them to one unit. */
+  private prepare(
+    query: string,
+    begun: NonNullable<Awaited<ReturnType<LocalRetriever['begin']>>>,
+    searchType: SearchType,
+    pool: number,
+    { fill = false }: { fill?: boolean } = {},
+  ) {
+    const { level, allowed, hybrid, unit, queryVector } = begun;
     // Several passages share a section or document, so the dense side reads more hits than it keeps units.
     const dense = queryVector ? this.dense(queryVector, unit === 'passage' ? pool : pool * 4, allowed) : [];
     const match = searchType === 'semantic' ? null : buildFtsQuery(query);
