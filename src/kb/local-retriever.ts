@@ -144,61 +144,13 @@ export class LocalRetriever {
     // Dense alone at passage level, nothing to rerank or diversify: the nearest passages are the results.
     if (begun.unit === 'passage' && !needsPool)
       return this.nearestPassages(begun.queryVector!, k, begun.allowed);
-    const { units, level, unit, hybrid, queryVector, statistics, allowed } = this.prepare(
-      query,
-      begun,
-      searchType,
-      pool,
+    // One read transaction for the statements of the ranking (FTS5, tie keys, statistics, passages, result rows):
+    // they see one state of the store, and SQLite takes its read lock once instead of once per statement.
+    const ranking = this.store.readSnapshot(() =>
+      this.rank(query, begun, searchType, pool, needsPool ? pool : k),
     );
-
-    let ranked: { id: string; score: number; rawScore: number; unit: UnitCandidate }[];
-    if (searchType === 'hybrid') {
-      const byId = new Map(units.map((u) => [u.id, u]));
-      ranked = fuseHybrid(units, hybrid).map((f) => ({ ...f, unit: byId.get(f.id)! }));
-    } else if (searchType === 'semantic') {
-      ranked = units
-        .filter((u) => u.semanticRank !== undefined)
-        .sort((a, b) => a.semanticRank! - b.semanticRank!)
-        .map((u) => ({ id: u.id, score: u.semantic!, rawScore: u.semanticRaw!, unit: u }));
-    } else {
-      ranked = units
-        .filter((u) => u.bm25Rank !== undefined)
-        .sort((a, b) => a.bm25Rank! - b.bm25Rank!)
-        .map((u) => ({ id: u.id, score: u.bm25!, rawScore: u.bm25Raw!, unit: u }));
-    }
-    ranked = ranked.slice(0, needsPool ? pool : k);
-
-    const passages = choosePassages(
-      ranked.map((r) => r.unit),
-      {
-        store: this.store,
-        query,
-        unit,
-        allowed,
-        hybrid: searchType === 'bm25' ? { method: 'rrf', weights: { semantic: 0, bm25: 1 } } : hybrid,
-        ...(queryVector ? { vector: queryVector } : {}),
-        ...(statistics ? { idf: statistics.idfOf } : {}),
-      },
-    );
-    const hits = ranked.flatMap((r) => {
-      const passageId = passages.get(r.id);
-      if (passageId === undefined) return [];
-      const returnedId = level === 'section' && unit === 'section' ? Number(r.id.slice(1)) : passageId;
-      return [{ key: r.id, score: r.score, rawScore: r.rawScore, passageId, returnedId }];
-    });
-    const chunks = new Map(
-      this.store
-        .resultChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
-        .map((c) => [c.id, c]),
-    );
-    const parents = [...chunks.values()].flatMap((c) =>
-      c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
-    );
-    for (const parent of this.store.resultChunks([...new Set(parents)])) chunks.set(parent.id, parent);
-    let results = hits.flatMap((hit) => {
-      const chunk = chunks.get(hit.returnedId);
-      return chunk ? [{ ...hit, chunk }] : [];
-    });
+    let results = ranking.results;
+    const { chunks, queryVector } = ranking;
 
     if (reranker) {
       const reranked = await reranker.rerank(
@@ -231,6 +183,75 @@ export class LocalRetriever {
       const section = r.chunk.parentChunkId !== undefined ? chunks.get(r.chunk.parentChunkId) : undefined;
       return toRetrievalResult(r.chunk, r.score, r.rawScore, section);
     });
+  }
+
+  /**
+   * Ranks the units of a begun query, keeps the best `keep`, chooses each one's passage and reads the result rows
+   * (their sections too): everything between the query's embedding and its reranking.
+   */
+  private rank(
+    query: string,
+    begun: NonNullable<Awaited<ReturnType<LocalRetriever['begin']>>>,
+    searchType: SearchType,
+    pool: number,
+    keep: number,
+  ) {
+    const { units, level, unit, hybrid, queryVector, statistics, allowed } = this.prepare(
+      query,
+      begun,
+      searchType,
+      pool,
+    );
+
+    let ranked: { id: string; score: number; rawScore: number; unit: UnitCandidate }[];
+    if (searchType === 'hybrid') {
+      const byId = new Map(units.map((u) => [u.id, u]));
+      ranked = fuseHybrid(units, hybrid).map((f) => ({ ...f, unit: byId.get(f.id)! }));
+    } else if (searchType === 'semantic') {
+      ranked = units
+        .filter((u) => u.semanticRank !== undefined)
+        .sort((a, b) => a.semanticRank! - b.semanticRank!)
+        .map((u) => ({ id: u.id, score: u.semantic!, rawScore: u.semanticRaw!, unit: u }));
+    } else {
+      ranked = units
+        .filter((u) => u.bm25Rank !== undefined)
+        .sort((a, b) => a.bm25Rank! - b.bm25Rank!)
+        .map((u) => ({ id: u.id, score: u.bm25!, rawScore: u.bm25Raw!, unit: u }));
+    }
+    ranked = ranked.slice(0, keep);
+
+    const passages = choosePassages(
+      ranked.map((r) => r.unit),
+      {
+        store: this.store,
+        query,
+        unit,
+        allowed,
+        hybrid: searchType === 'bm25' ? { method: 'rrf', weights: { semantic: 0, bm25: 1 } } : hybrid,
+        ...(queryVector ? { vector: queryVector } : {}),
+        ...(statistics ? { idf: statistics.idfOf } : {}),
+      },
+    );
+    const hits = ranked.flatMap((r) => {
+      const passageId = passages.get(r.id);
+      if (passageId === undefined) return [];
+      const returnedId = level === 'section' && unit === 'section' ? Number(r.id.slice(1)) : passageId;
+      return [{ key: r.id, score: r.score, rawScore: r.rawScore, passageId, returnedId }];
+    });
+    const chunks = new Map(
+      this.store
+        .resultChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
+        .map((c) => [c.id, c]),
+    );
+    const parents = [...chunks.values()].flatMap((c) =>
+      c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
+    );
+    for (const parent of this.store.resultChunks([...new Set(parents)])) chunks.set(parent.id, parent);
+    const results = hits.flatMap((hit) => {
+      const chunk = chunks.get(hit.returnedId);
+      return chunk ? [{ ...hit, chunk }] : [];
+    });
+    return { results, chunks, queryVector };
   }
 
   /**

@@ -988,8 +988,19 @@ export class SqliteStore {
 
   /** Runs `fn` in one read transaction, so every read inside sees the same committed state. */
   readSnapshot<T>(fn: () => T): T {
-    if (this.db.inTransaction) return fn();
-    return this.db.transaction(fn).deferred();
+    const db = this.db;
+    if (db.inTransaction) return fn();
+    // Cached BEGIN/COMMIT statements: db.transaction(fn) builds a new wrapper per call (~15 µs, a query's worth).
+    this.prepare('BEGIN DEFERRED').run();
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      if (db.inTransaction) this.prepare('ROLLBACK').run();
+      throw error;
+    }
+    this.prepare('COMMIT').run();
+    return result;
   }
 
   /** The prompt versions and prompt-lab runs kept in this store. */

@@ -175,6 +175,30 @@ describe('SqliteStore', () => {
     });
     afterEach(() => store.close());
 
+    it('reads one committed state inside readSnapshot, nests, and ends the transaction when it throws', () => {
+      const a = makeDocument('a', ['one']);
+      store.upsertDocument(a.document, a.chunks, vectorsFor(a.chunks));
+      const writer = SqliteStore.open(dbPath, { embedder: EMBEDDER });
+      const b = makeDocument('b', ['two']);
+      const seen = store.readSnapshot(() => {
+        const before = store.countChunks();
+        writer.upsertDocument(b.document, b.chunks, vectorsFor(b.chunks));
+        return [before, store.readSnapshot(() => store.countChunks())];
+      });
+      expect(seen).toEqual([1, 1]);
+      expect(store.countChunks()).toBe(2);
+      expect(() =>
+        store.readSnapshot(() => {
+          store.countChunks();
+          throw new Error('inside');
+        }),
+      ).toThrow('inside');
+      // The snapshot ended with the throw: the next read sees the next write.
+      writer.deleteDocument('a');
+      expect(store.countChunks()).toBe(1);
+      writer.close();
+    });
+
     it('stores a document with its text, chunks, vectors and FTS rows in one upsert', () => {
       const { document, chunks } = makeDocument(
         'guide.md',
