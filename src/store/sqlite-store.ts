@@ -248,7 +248,12 @@ export class SqliteStore {
   /** True when this open recorded chunker settings different from the ones stored before. */
   readonly chunkerChanged: boolean;
   private handle: Database.Database | undefined;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements by row shape, then SQL text. */
+  private readonly statements = {
+    rows: new Map<string, Database.Statement>(),
+    pluck: new Map<string, Database.Statement>(),
+    raw: new Map<string, Database.Statement>(),
+  };
   /**
    * BM25 statistics already counted, valid while the store stays at `mark` (its generation and token: every
    * write that changes chunks moves it, this process's and other processes' alike).
@@ -1010,7 +1015,7 @@ export class SqliteStore {
 
   close(): void {
     if (!this.handle) return;
-    this.statements.clear();
+    for (const cache of Object.values(this.statements)) cache.clear();
     this.handle.close();
     this.handle = undefined;
   }
@@ -1027,13 +1032,13 @@ export class SqliteStore {
   /** Prepared statements are cached per SQL text and row shape ('pluck': first column, 'raw': arrays). */
   private prepare(sql: string, shape: 'rows' | 'pluck' | 'raw' = 'rows'): Database.Statement {
     const db = this.db;
-    const key = `${shape}:${sql}`;
-    let statement = this.statements.get(key);
+    const cache = this.statements[shape];
+    let statement = cache.get(sql);
     if (!statement) {
       statement = db.prepare(sql);
       if (shape === 'pluck') statement.pluck();
       if (shape === 'raw') statement.raw();
-      this.statements.set(key, statement);
+      cache.set(sql, statement);
     }
     return statement;
   }
@@ -1122,6 +1127,9 @@ export class SqliteStore {
 /** Why a file that exists is still no store. */
 export const NO_TABLES_YET = 'the file has no tables: its first ingest is under way or was interrupted';
 
+/** SqliteStore's private helpers that only its (wrapped) methods call, synchronously. */
+const INNER_STEPS: ReadonlySet<string> = new Set(['runFts', 'orderTies', 'chunkRowsById']);
+
 /**
  * Damage can surface in any query, not only at open: every SqliteStore method reports a damaged file as
  * STORE_CORRUPT naming it (our own errors, and SQLite errors that are not corruption, pass through unchanged).
@@ -1129,6 +1137,8 @@ export const NO_TABLES_YET = 'the file has no tables: its first ingest is under 
 for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
   const descriptor = Object.getOwnPropertyDescriptor(SqliteStore.prototype, name);
   if (name === 'constructor' || typeof descriptor?.value !== 'function') continue;
+  // Private steps of a query run only inside methods already wrapped: a second layer would only cost time.
+  if (INNER_STEPS.has(name)) continue;
   const method = descriptor.value as (...args: unknown[]) => unknown;
   Object.defineProperty(SqliteStore.prototype, name, {
     ...descriptor,
