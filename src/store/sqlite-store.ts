@@ -829,14 +829,12 @@ export class SqliteStore {
           : (statement.all(ftsMatchExpression, limit) as ScoredId[]),
       );
     // Every row tied with the k-th score is needed, so ties at the cut are broken by content too. FTS5 scores and
-    // sorts all matches whatever the LIMIT, so one query reads past k (a few rows more cost microseconds) and
-    // another runs only when the tie at the cut reaches even further.
-    let limit = k + Math.max(k, 16);
+    // sorts all matches whatever the LIMIT, so one query reads past k (a few rows more cost microseconds) and,
+    // only when the tie at the cut reaches even further, one more reads every match (LIMIT -1): a term in every
+    // document ties them all, and growing the limit step by step would score the whole doclist each time.
+    const limit = k + Math.max(k, 16);
     let rows = run(limit + 1);
-    while (rows.length > limit && rows[limit]!.score === rows[k - 1]!.score) {
-      limit *= 4;
-      rows = run(limit + 1);
-    }
+    if (rows.length > limit && rows[limit]!.score === rows[k - 1]!.score) rows = run(-1);
     const cut = rows[k - 1]?.score;
     return this.orderTies(cut === undefined ? rows : rows.filter((row) => row.score >= cut)).slice(0, k);
   }
