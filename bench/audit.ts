@@ -237,25 +237,50 @@ interface StoredRow {
   text: string;
   documentMetadata: string;
   ingestedAt: string;
+  chunkId: number | null;
   chunkIndex: number | null;
   chunk: string;
   chunkMetadata: string;
   vector: Buffer | null;
 }
 
+/**
+ * Every stored vector by chunk id, unpacked from the store's blocks (schema 7: one row per document per up to 32
+ * vectors, keyed by the first chunk id, with uint32 chunk-id offsets and float32 vectors back to back).
+ */
+function storedVectors(sqlite: Database.Database): Map<number, Buffer> {
+  const vectors = new Map<number, Buffer>();
+  const blocks = sqlite
+    .prepare('SELECT first_chunk_id AS first, chunk_offsets AS offsets, vectors FROM vector_blocks')
+    .all() as { first: number; offsets: Buffer; vectors: Buffer }[];
+  for (const { first, offsets, vectors: packed } of blocks) {
+    const count = offsets.length / 4;
+    const size = packed.length / count;
+    for (let i = 0; i < count; i++) {
+      vectors.set(first + offsets.readUInt32LE(i * 4), packed.subarray(i * size, (i + 1) * size));
+    }
+  }
+  return vectors;
+}
+
 /** Each document's full content as stored (row, chunks, vectors), read with a plain SQLite connection. */
 function readDocuments(db: string, lane: Lane): Map<string, DocumentState> {
   const sqlite = new Database(db, { fileMustExist: true });
   try {
-    const rows = sqlite
-      .prepare(
-        `SELECT d.doc_id AS docId, d.content_hash AS contentHash, d.text, d.metadata AS documentMetadata,
-                d.ingested_at AS ingestedAt, c.chunk_index AS chunkIndex, c.metadata AS chunkMetadata, v.vector,
-                json_array(c.role, c.text, c.text_hash, c.context, c.start_offset, c.end_offset) AS chunk
-           FROM documents d LEFT JOIN chunks c ON c.document_id = d.id LEFT JOIN vectors v ON v.chunk_id = c.id
-          ORDER BY d.doc_id, c.chunk_index`,
-      )
-      .all() as StoredRow[];
+    const vectors = storedVectors(sqlite);
+    const rows = (
+      sqlite
+        .prepare(
+          `SELECT d.doc_id AS docId, d.content_hash AS contentHash,
+                  json_array(d.text, d.text_gaps) AS text, d.metadata AS documentMetadata,
+                  d.ingested_at AS ingestedAt, c.id AS chunkId, c.chunk_index AS chunkIndex,
+                  c.metadata AS chunkMetadata,
+                  json_array(c.role, c.text, c.context, c.start_offset, c.end_offset) AS chunk
+             FROM documents d LEFT JOIN chunks c ON c.document_id = d.id
+            ORDER BY d.doc_id, c.chunk_index`,
+        )
+        .all() as StoredRow[]
+    ).map((row) => ({ ...row, vector: row.chunkId === null ? null : (vectors.get(row.chunkId) ?? null) }));
     const byDocument = new Map<string, { hash: ReturnType<typeof createHash>; ingestedAt: string }>();
     for (const row of rows) {
       let entry = byDocument.get(row.docId);
@@ -320,12 +345,18 @@ function storeIntegrity(db: string): { problems: string[]; hasTables: boolean } 
         'chunks without document',
         'SELECT count(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)',
       ],
-      ['vectors without chunk', 'SELECT count(*) FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)'],
+      [
+        'vector blocks without document',
+        'SELECT count(*) FROM vector_blocks WHERE document_id NOT IN (SELECT id FROM documents)',
+      ],
       [
         'documents without chunks',
         'SELECT count(*) FROM documents WHERE id NOT IN (SELECT document_id FROM chunks)',
       ],
     ] as const;
+    const chunkIds = new Set(sqlite.prepare('SELECT id FROM chunks').pluck().all() as number[]);
+    const strays = [...storedVectors(sqlite).keys()].filter((id) => !chunkIds.has(id)).length;
+    if (strays > 0) problems.push(`${strays} vectors without chunk`);
     for (const [what, sql] of orphans) {
       const n = sqlite.prepare(sql).pluck().get() as number;
       if (n > 0) problems.push(`${n} ${what}`);
@@ -1187,7 +1218,7 @@ function schemaFingerprint(db: string): string {
       .prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name')
       .raw()
       .all();
-    const counts = ['documents', 'chunks', 'vectors', 'settings', 'store_generations'].map(
+    const counts = ['documents', 'chunks', 'vector_blocks', 'settings', 'store_generations'].map(
       (table) => sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number,
     );
     const integrity = sqlite.pragma('integrity_check', { simple: true });
