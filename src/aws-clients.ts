@@ -106,6 +106,15 @@ export function environmentTimeout(kind: keyof typeof TIMEOUT_ENVIRONMENT, fallb
   return value;
 }
 
+const DEFAULT_TIMEOUTS = { connectMs: DEFAULT_CONNECT_TIMEOUT_MS, idleMs: DEFAULT_IDLE_TIMEOUT_MS } as const;
+
+/** A timeout as given in code (range-checked as `timeouts.<kind>`), else from the environment, else the default. */
+export function timeoutSetting(kind: keyof typeof TIMEOUT_ENVIRONMENT, given: number | undefined): number {
+  return given === undefined
+    ? environmentTimeout(kind, DEFAULT_TIMEOUTS[kind])
+    : milliseconds(given, `timeouts.${kind}`, DEFAULT_TIMEOUTS[kind], 1);
+}
+
 /** Applies the defaults and checks the ranges (option types are checked by the caller's declaration). */
 export function remoteSettings(options: RemoteCallOptions = {}): RemoteSettings {
   const { timeouts = {}, retry = {} } = options;
@@ -120,14 +129,8 @@ export function remoteSettings(options: RemoteCallOptions = {}): RemoteSettings 
     );
   }
   const settings = {
-    connectMs:
-      timeouts.connectMs === undefined
-        ? environmentTimeout('connectMs', DEFAULT_CONNECT_TIMEOUT_MS)
-        : milliseconds(timeouts.connectMs, 'timeouts.connectMs', DEFAULT_CONNECT_TIMEOUT_MS, 1),
-    idleMs:
-      timeouts.idleMs === undefined
-        ? environmentTimeout('idleMs', DEFAULT_IDLE_TIMEOUT_MS)
-        : milliseconds(timeouts.idleMs, 'timeouts.idleMs', DEFAULT_IDLE_TIMEOUT_MS, 1),
+    connectMs: timeoutSetting('connectMs', timeouts.connectMs),
+    idleMs: timeoutSetting('idleMs', timeouts.idleMs),
     maxAttempts,
     baseDelayMs: milliseconds(retry.baseDelayMs, 'retry.baseDelayMs', DEFAULT_BASE_DELAY_MS, 0),
     maxDelayMs: milliseconds(retry.maxDelayMs, 'retry.maxDelayMs', DEFAULT_MAX_DELAY_MS, 0),

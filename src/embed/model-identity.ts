@@ -4,12 +4,28 @@
  */
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelIdentity } from '../types.js';
 import { type ModelDtype, modelFiles } from './model-files.js';
 
 export type { ModelIdentity };
+
+/**
+ * Feeds a file to `hash` a mebibyte at a time: weight files (external ONNX data above all) can be larger than
+ * readFileSync takes (2 GiB) and need not sit in memory a second time beside the loaded model.
+ */
+function hashFile(hash: ReturnType<typeof createHash>, file: string): void {
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const fd = openSync(file, 'r');
+  try {
+    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) {
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The identity of the model in `folder` as loaded with `dtype`; `config` is its parsed config.json. */
 export function modelIdentity(
@@ -18,7 +34,7 @@ export function modelIdentity(
   config: Record<string, unknown>,
 ): ModelIdentity {
   const hash = createHash('sha256');
-  for (const file of weightFiles(folder, dtype)) hash.update(readFileSync(path.join(folder, file)));
+  for (const file of weightFiles(folder, dtype)) hashFile(hash, path.join(folder, file));
   const architectures = Array.isArray(config.architectures) ? config.architectures : [];
   const name = config._name_or_path ?? config.name_or_path;
   return {

@@ -1,4 +1,4 @@
-import { DEFAULT_IDLE_TIMEOUT_MS, environmentTimeout, type TimeoutFacts } from '../aws-clients.js';
+import { type TimeoutFacts, timeoutSetting } from '../aws-clients.js';
 import { timeoutMessage } from '../aws-errors.js';
 import { isLocalKbError, kbError, type LocalKbError } from '../errors.js';
 import { type Logger, safeLogger, truncateForLog } from '../observe/logger.js';
@@ -113,15 +113,7 @@ export class OpenAICompatibleGenerator implements Generator {
     this.#onUsage = options.onUsage;
     this.#logger = safeLogger(options.logger, options.apiKey ? [options.apiKey] : []);
     this.#fetch = options.fetch ?? fetch;
-    const idleMs = options.timeouts?.idleMs ?? environmentTimeout('idleMs', DEFAULT_IDLE_TIMEOUT_MS);
-    if (!Number.isFinite(idleMs) || idleMs < 1 || idleMs > 2 ** 31 - 1) {
-      throw kbError(
-        'INVALID_OPTION',
-        `timeouts.idleMs must be a number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(idleMs)}.`,
-        { input: 'timeouts.idleMs' },
-      );
-    }
-    this.#idleMs = idleMs;
+    this.#idleMs = timeoutSetting('idleMs', options.timeouts?.idleMs);
   }
 
   async generate(messages: readonly ChatMessage[], options: GenerateOptions = {}): Promise<Generation> {
@@ -316,14 +308,18 @@ export class OpenAICompatibleGenerator implements Generator {
         ? { kind: 'connect', ms: FETCH_CONNECT_TIMEOUT_MS, endpoint: this.#url }
         : undefined;
     if (timedOut && !signal?.aborted) {
-      const message = timeoutMessage(`ChatCompletions on ${this.modelId}`, timedOut);
-      return kbError(
-        'TIMEOUT',
+      const call = `ChatCompletions on ${this.modelId}`;
+      // Connecting is bounded by fetch itself, which no option here changes, so there is nothing to raise.
+      const message =
         timedOut.kind === 'connect'
-          ? message.replace(/, or raise it, e\.g\. .*$/, "; Node's fetch gives up connecting after 10 s.")
-          : message,
-        { input: this.modelId, cause: error, details: { operation: 'ChatCompletions', ...timedOut } },
-      );
+          ? `${call} timed out: no connection to ${this.#url} within ${timedOut.ms} ms (Node's fetch gives up ` +
+            'connecting after 10 s). Check that the server is running and reachable at baseUrl.'
+          : timeoutMessage(call, timedOut);
+      return kbError('TIMEOUT', message, {
+        input: this.modelId,
+        cause: error,
+        details: { operation: 'ChatCompletions', ...timedOut },
+      });
     }
     if (signal?.aborted || (error as Error)?.name === 'AbortError') {
       return kbError('ABORTED', `The call to ${this.#url} was aborted by the caller's AbortSignal.`, {

@@ -20,6 +20,7 @@ import type { RetrieveOverrides } from '../kb/local-retriever.js';
 import type { KnowledgeBase, RetrieveOptions } from '../kb/types.js';
 import { importOptionalPeer } from '../optional-peer.js';
 import { checkOptions, declareOptions } from '../options.js';
+import { BEDROCK_METADATA_KEYS } from '../types.js';
 import { type ResultMetadata, resultMetadata } from './result-metadata.js';
 import {
   KNOWLEDGE_BASE_RETRIEVER_SHAPE,
@@ -56,9 +57,9 @@ const NOT_FOR_THE_LLM = [
   'locationType',
   'start',
   'end',
-  'x-amz-bedrock-kb-source-uri',
-  'x-amz-bedrock-kb-chunk-id',
-  'x-amz-bedrock-kb-data-source-id',
+  BEDROCK_METADATA_KEYS.sourceUri,
+  BEDROCK_METADATA_KEYS.chunkId,
+  BEDROCK_METADATA_KEYS.dataSourceId,
 ];
 
 /**

@@ -12,10 +12,13 @@ function referenceKey(reference: RetrievalResult): string {
   return reference.chunkId || `${reference.documentId}\u0000${reference.content.text}`;
 }
 
-/** The chunks the citations cite, once each, in the order markers number them ([1] first). */
+/**
+ * The chunks the citations of a marked answer cite, once each, in the order its markers number them ([1] first):
+ * markAnswer and markAnswerStream keep citations in the order they wrote the markers.
+ */
 export function citedChunks(citations: readonly Citation[]): RetrievalResult[] {
   const chunks = new Map<string, RetrievalResult>();
-  for (const citation of [...citations].sort((a, b) => a.span.end - b.span.end)) {
+  for (const citation of citations) {
     for (const reference of citation.references) {
       if (!chunks.has(referenceKey(reference))) chunks.set(referenceKey(reference), reference);
     }

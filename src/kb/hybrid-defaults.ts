@@ -36,11 +36,9 @@ const MEASURED_ON_SCIFACT_TRAIN: HybridOptions = {
  * flat). A dense side about as strong as BM25 is where an equal convex combination gains most (Bruch et al.), a
  * far weaker one (USE above) still gained with it on train, and the gate bounds the loss of one that fails.
  */
-const UNMEASURED_EMBEDDERS: HybridOptions = MEASURED_ON_SCIFACT_TRAIN;
-
-/** The default hybrid fusion for a store whose embedder has this id. */
-export function defaultHybridFor(embedderId: string | undefined): HybridOptions {
-  const chosen = embedderId?.startsWith('use:') ? MEASURED_ON_SCIFACT_TRAIN : UNMEASURED_EMBEDDERS;
+/** The default hybrid fusion for a store whose embedder has this id: one setting for all, for the reasons above. */
+export function defaultHybridFor(_embedderId: string | undefined): HybridOptions {
+  const chosen = MEASURED_ON_SCIFACT_TRAIN;
   return {
     ...chosen,
     ...(chosen.weights ? { weights: { ...chosen.weights } } : {}),

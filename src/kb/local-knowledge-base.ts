@@ -406,8 +406,16 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     query: string,
     options: RetrieveOptions & RetrieveOverrides,
   ): Promise<RetrievalResult[]> {
+    return this.retrieveSpan(options, () => this.retriever.retrieve(query, options));
+  }
+
+  /** A `localkb.retrieve` span around one search, with its options and results as attributes. */
+  private retrieveSpan(
+    options: RetrieveOptions,
+    search: () => Promise<RetrievalResult[]>,
+  ): Promise<RetrievalResult[]> {
     return traced(this.tracer, 'localkb.retrieve', retrieveAttributes(this.path, options), async (span) => {
-      const results = await this.retriever.retrieve(query, options);
+      const results = await search();
       span?.setAttributes(resultAttributes(results));
       return results;
     });
@@ -424,11 +432,7 @@ export class LocalKnowledgeBase implements KnowledgeBase {
     this.assertOpen();
     checkOptions(RETRIEVE_BY_VECTOR_OPTIONS, options);
     const query = normalize(Float32Array.from(vector));
-    return traced(this.tracer, 'localkb.retrieve', retrieveAttributes(this.path, options), async (span) => {
-      const results = await this.retriever.retrieveByVector(query, options);
-      span?.setAttributes(resultAttributes(results));
-      return results;
-    });
+    return this.retrieveSpan(options, () => this.retriever.retrieveByVector(query, options));
   }
 
   /**

@@ -709,6 +709,10 @@ export class SqliteStore {
     return this.prepare('SELECT EXISTS (SELECT 1 FROM chunks)', 'pluck').get() === 1;
   }
 
+  countDocuments(): number {
+    return this.prepare('SELECT count(*) FROM documents', 'pluck').get() as number;
+  }
+
   /** All chunks, parents included. */
   countChunks(): number {
     return this.prepare('SELECT count(*) FROM chunks', 'pluck').get() as number;
@@ -910,7 +914,7 @@ export class SqliteStore {
     const embedder = this.embedder;
     const count = (sql: string) => this.prepare(sql, 'pluck').get() as number;
     return {
-      documents: count('SELECT count(*) FROM documents'),
+      documents: this.countDocuments(),
       chunks: this.countChunks(),
       passages: count("SELECT count(*) FROM chunks WHERE role <> 'parent'"),
       sections: count("SELECT count(*) FROM chunks WHERE role <> 'child'"),
@@ -1126,7 +1130,16 @@ export class SqliteStore {
 export const NO_TABLES_YET = 'the file has no tables: its first ingest is under way or was interrupted';
 
 /** SqliteStore's private helpers that only its (wrapped) methods call, synchronously. */
-const INNER_STEPS: ReadonlySet<string> = new Set(['runFts', 'orderTies', 'chunkRowsById']);
+const INNER_STEPS: ReadonlySet<string> = new Set([
+  'prepare',
+  'runFts',
+  'orderTies',
+  'chunkRowsById',
+  'visitBlocksOf',
+  'assertWritable',
+  'bumpGeneration',
+  'validateVectors',
+]);
 
 /**
  * Damage can surface in any query, not only at open: every SqliteStore method reports a damaged file as

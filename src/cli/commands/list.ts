@@ -44,7 +44,7 @@ export async function listCommand(argv: string[]): Promise<number> {
   // Read-only: a missing store is STORE_NOT_FOUND and nothing is created.
   const store = SqliteStore.open(db, { readonly: true });
   try {
-    const total = store.stats().documents;
+    const total = store.countDocuments();
     const documents = store.listDocumentPage(offset, limit).map((document) => ({
       id: document.id,
       source: document.uri,

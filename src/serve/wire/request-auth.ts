@@ -1,4 +1,5 @@
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { kbError } from '../../errors.js';
@@ -211,7 +212,8 @@ export function authenticateHead(
 
 /**
  * One signer per key pair, scope and checksum mode, kept for the server's life: SignatureV4 caches the derived
- * signing key per day, so a request costs one HMAC for its signature instead of five.
+ * signing key per day, so a request costs one HMAC for its signature instead of five; SHA-256 comes from
+ * node:crypto (the SDK's own Node hash), not a JavaScript implementation.
  */
 const signers = new Map<string, SignatureV4>();
 const MAX_SIGNERS = 64;
@@ -230,45 +232,13 @@ function signerFor(
       credentials: { accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey },
       region,
       service,
-      sha256: NodeSha256,
+      sha256: Sha256,
       uriEscapePath: true,
       applyChecksum,
     });
     signers.set(key, signer);
   }
   return signer;
-}
-
-/** SHA-256 and HMAC-SHA-256 from node:crypto in the shape SignatureV4 takes (the SDK's Node clients do the same). */
-class NodeSha256 {
-  readonly #secret: string | Uint8Array | undefined;
-  #hash: Hash | Hmac;
-
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#secret =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : ArrayBuffer.isView(secret)
-          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
-          : new Uint8Array(secret);
-    this.#hash = this.#fresh();
-  }
-
-  #fresh(): Hash | Hmac {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', this.#secret);
-  }
-
-  update(data: string | Uint8Array): void {
-    this.#hash.update(data);
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.#hash.digest()));
-  }
-
-  reset(): void {
-    this.#hash = this.#fresh();
-  }
 }
 
 /** Both checks at once, for a request already read whole. */
