@@ -238,15 +238,7 @@ export class LocalRetriever {
       const returnedId = level === 'section' && unit === 'section' ? Number(r.id.slice(1)) : passageId;
       return [{ key: r.id, score: r.score, rawScore: r.rawScore, passageId, returnedId }];
     });
-    const chunks = new Map(
-      this.store
-        .resultChunks([...new Set(hits.flatMap((h) => [h.returnedId, h.passageId]))])
-        .map((c) => [c.id, c]),
-    );
-    const parents = [...chunks.values()].flatMap((c) =>
-      c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
-    );
-    for (const parent of this.store.resultChunks([...new Set(parents)])) chunks.set(parent.id, parent);
+    const chunks = this.resultRows(hits.flatMap((h) => [h.returnedId, h.passageId]));
     const results = hits.flatMap((hit) => {
       const chunk = chunks.get(hit.returnedId);
       return chunk ? [{ ...hit, chunk }] : [];
@@ -291,25 +283,29 @@ export class LocalRetriever {
     allowed: ChunkIdSet | undefined,
   ): RetrievalResult[] {
     const hits = this.dense(vector, k, allowed);
-    const found = this.store.resultChunks(hits.map((hit) => hit.id));
-    const chunks = new Map<number, ResultChunk>();
-    const parentIds: number[] = [];
-    for (const chunk of found) {
-      chunks.set(chunk.id, chunk);
-      if (chunk.parentChunkId !== undefined) parentIds.push(chunk.parentChunkId);
-    }
-    const parents =
-      parentIds.length === 0
-        ? undefined
-        : new Map(this.store.resultChunks([...new Set(parentIds)]).map((c) => [c.id, c]));
+    const chunks = this.resultRows(hits.map((hit) => hit.id));
     const results: RetrievalResult[] = [];
     for (const hit of hits) {
       const chunk = chunks.get(hit.id);
       if (!chunk) continue;
-      const section = chunk.parentChunkId !== undefined ? parents?.get(chunk.parentChunkId) : undefined;
+      const section = chunk.parentChunkId !== undefined ? chunks.get(chunk.parentChunkId) : undefined;
       results.push(toRetrievalResult(chunk, semanticScore(hit.score), hit.score, section));
     }
     return results;
+  }
+
+  /** The result rows of `ids` and of the sections they belong to, by id, read in one snapshot. */
+  private resultRows(ids: readonly number[]): Map<number, ResultChunk> {
+    return this.store.readSnapshot(() => {
+      const chunks = new Map(this.store.resultChunks([...new Set(ids)]).map((c) => [c.id, c]));
+      const parents = [...chunks.values()].flatMap((c) =>
+        c.parentChunkId !== undefined && !chunks.has(c.parentChunkId) ? [c.parentChunkId] : [],
+      );
+      if (parents.length > 0) {
+        for (const parent of this.store.resultChunks([...new Set(parents)])) chunks.set(parent.id, parent);
+      }
+      return chunks;
+    });
   }
 
   /**
