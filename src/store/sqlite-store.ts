@@ -427,11 +427,11 @@ export class SqliteStore {
           }) as number,
       );
       // The chunk id is known once the row is in: Bedrock's x-amz-bedrock-kb-chunk-id, filterable like the rest.
-      const setChunkId = this.prepare(
+      // Every chunk of the document was inserted just above, so one statement sets them all.
+      this.prepare(
         `UPDATE chunks SET metadata = json_set(metadata, '$."${BEDROCK_METADATA_KEYS.chunkId}"', CAST(id AS TEXT))
-         WHERE id = ?`,
-      );
-      for (const id of addedChunkIds) setChunkId.run(id);
+         WHERE document_id = ?`,
+      ).run(documentRowId);
       const idByIndex = new Map(chunks.map((chunk, i) => [chunk.index, addedChunkIds[i]!]));
       const setParent = this.prepare('UPDATE chunks SET parent_chunk_id = ? WHERE id = ?');
       chunks.forEach((chunk, i) => {
