@@ -176,6 +176,7 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
 
 export class KnowledgeBaseRegistry {
   readonly #options: RegistryOptions;
+  readonly #s3Prefixes: S3Prefix[];
   readonly #records = new Map<string, KnowledgeBaseRecord>();
   readonly #background = new Set<Promise<void>>();
   #failures: FailureArm[] = [];
@@ -183,6 +184,15 @@ export class KnowledgeBaseRegistry {
 
   constructor(options: RegistryOptions) {
     this.#options = options;
+    // The buckets are fixed at start: each one's folder, its file:// URI prefix and its s3:// prefix, once.
+    this.#s3Prefixes = Object.entries(options.s3Buckets).map(([bucket, folder]) => {
+      const resolved = path.resolve(folder);
+      return {
+        folder: resolved,
+        file: `${pathToFileURL(resolved).href.replace(/\/$/, '')}/`,
+        s3: `s3://${bucket}/`,
+      };
+    });
   }
 
   // ——— knowledge bases ———
@@ -329,11 +339,7 @@ export class KnowledgeBaseRegistry {
         `Knowledge base ${knowledgeBaseId} is ${record.status}, not ACTIVE; wait until it is ACTIVE.`,
       );
     }
-    const prefixes = Object.entries(this.#options.s3Buckets).map(([bucket, folder]) => ({
-      folder: path.resolve(folder),
-      file: `${pathToFileURL(path.resolve(folder)).href.replace(/\/$/, '')}/`,
-      s3: `s3://${bucket}/`,
-    }));
+    const prefixes = this.#s3Prefixes;
     return {
       knowledgeBase: record.knowledgeBase,
       present: (result) => presentS3(result, prefixes),
